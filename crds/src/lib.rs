@@ -1,0 +1,1 @@
+//! The declarative `Network` API: types, defaults, semantic validation and the generated CRD.

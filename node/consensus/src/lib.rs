@@ -1,0 +1,1 @@
+//! Stake-weighted BFT consensus as a pure state machine: inputs in, effects out.

@@ -1,0 +1,1 @@
+//! The ledger: accounts, transfers, nonces and staking, as a pure state machine.

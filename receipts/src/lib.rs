@@ -1,0 +1,1 @@
+//! Receipts: chained, dual-hashed, signed records of every reconciliation and gate check.
