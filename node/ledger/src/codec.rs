@@ -1,0 +1,307 @@
+//! Decoding untrusted transaction bytes into a [`SignedTx`], with a typed
+//! error for every way the bytes can be wrong. Never panics.
+
+use thiserror::Error;
+
+use crate::address::{Address, ADDRESS_LEN};
+use crate::crypto::{Hash, PublicKey, PublicKeyError};
+use crate::tx::{
+    kind, reserved_body_kind, SignedTx, TxBody, TxPayload, MAX_CHAIN_ID_BYTES, MAX_TX_BYTES,
+    SIGNATURE_LEN, TX_SIGN_DOMAIN,
+};
+
+/// Why bytes are not a well-formed transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum TxDecodeError {
+    /// No bytes at all.
+    #[error("transaction is empty")]
+    Empty,
+    /// More bytes than [`MAX_TX_BYTES`].
+    #[error("transaction is {len} bytes, the limit is {max}")]
+    TooLarge {
+        /// Bytes given.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The bytes end inside a field.
+    #[error("transaction ends inside field `{field}`: needs {needed} bytes, {remaining} left")]
+    Truncated {
+        /// The field being read.
+        field: &'static str,
+        /// Bytes the field needs.
+        needed: usize,
+        /// Bytes that were left.
+        remaining: usize,
+    },
+    /// The chain id length prefix exceeds [`MAX_CHAIN_ID_BYTES`].
+    #[error("field `chain_id` is {len} bytes, the limit is {max}")]
+    ChainIdTooLong {
+        /// Declared length.
+        len: u64,
+        /// The limit.
+        max: usize,
+    },
+    /// The chain id is not UTF-8.
+    #[error("field `chain_id` is not valid UTF-8")]
+    ChainIdNotUtf8,
+    /// The signer key is unusable.
+    #[error("field `signer`: {0}")]
+    Signer(PublicKeyError),
+    /// The body kind is set aside for a later protocol version.
+    #[error("field `body`: kind {tag} ({purpose}) is not accepted by this protocol version")]
+    ReservedBodyKind {
+        /// The kind tag.
+        tag: u8,
+        /// What it is reserved for.
+        purpose: &'static str,
+    },
+    /// The body kind is not defined.
+    #[error("field `body`: unknown kind {tag}")]
+    UnknownBodyKind {
+        /// The kind tag.
+        tag: u8,
+    },
+    /// Bytes remain after the signature.
+    #[error("{count} trailing bytes after the signature")]
+    TrailingBytes {
+        /// How many.
+        count: usize,
+    },
+}
+
+/// A well-formed transaction together with what verification and execution
+/// need: its hash and the exact signed message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodedTx {
+    /// The decoded envelope.
+    pub tx: SignedTx,
+    /// BLAKE3 of the raw bytes.
+    pub hash: Hash,
+    /// `TX_SIGN_DOMAIN || payload bytes`, the message the signature covers.
+    pub message: Vec<u8>,
+    /// Length of the raw encoding in bytes.
+    pub encoded_len: usize,
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, field: &'static str, n: usize) -> Result<&'a [u8], TxDecodeError> {
+        if self.bytes.len() < n {
+            return Err(TxDecodeError::Truncated {
+                field,
+                needed: n,
+                remaining: self.bytes.len(),
+            });
+        }
+        let (head, tail) = self.bytes.split_at(n);
+        self.bytes = tail;
+        Ok(head)
+    }
+
+    fn array<const N: usize>(&mut self, field: &'static str) -> Result<[u8; N], TxDecodeError> {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.take(field, N)?);
+        Ok(out)
+    }
+
+    fn u8(&mut self, field: &'static str) -> Result<u8, TxDecodeError> {
+        Ok(self.array::<1>(field)?[0])
+    }
+
+    fn u32(&mut self, field: &'static str) -> Result<u32, TxDecodeError> {
+        Ok(u32::from_le_bytes(self.array(field)?))
+    }
+
+    fn u64(&mut self, field: &'static str) -> Result<u64, TxDecodeError> {
+        Ok(u64::from_le_bytes(self.array(field)?))
+    }
+}
+
+fn read_body(r: &mut Reader<'_>) -> Result<TxBody, TxDecodeError> {
+    let tag = r.u8("body.kind")?;
+    match tag {
+        kind::TRANSFER => {
+            let to = Address(r.array::<ADDRESS_LEN>("body.to")?);
+            let amount = r.u64("body.amount")?;
+            Ok(TxBody::Transfer { to, amount })
+        }
+        kind::STAKE => Ok(TxBody::Stake {
+            amount: r.u64("body.amount")?,
+        }),
+        kind::UNSTAKE => Ok(TxBody::Unstake {
+            amount: r.u64("body.amount")?,
+        }),
+        other => match reserved_body_kind(other) {
+            Some(purpose) => Err(TxDecodeError::ReservedBodyKind {
+                tag: other,
+                purpose,
+            }),
+            None => Err(TxDecodeError::UnknownBodyKind { tag: other }),
+        },
+    }
+}
+
+/// Decodes untrusted bytes. Accepts only the canonical encoding: every
+/// well-formed transaction has exactly one byte representation, and
+/// `decode_tx(b)?.tx.encode() == b`.
+pub fn decode_tx(bytes: &[u8]) -> Result<DecodedTx, TxDecodeError> {
+    if bytes.is_empty() {
+        return Err(TxDecodeError::Empty);
+    }
+    if bytes.len() > MAX_TX_BYTES {
+        return Err(TxDecodeError::TooLarge {
+            len: bytes.len(),
+            max: MAX_TX_BYTES,
+        });
+    }
+    let mut r = Reader { bytes };
+    let chain_len = r.u32("chain_id.length")?;
+    if chain_len as usize > MAX_CHAIN_ID_BYTES {
+        return Err(TxDecodeError::ChainIdTooLong {
+            len: u64::from(chain_len),
+            max: MAX_CHAIN_ID_BYTES,
+        });
+    }
+    let chain_id = std::str::from_utf8(r.take("chain_id", chain_len as usize)?)
+        .map_err(|_| TxDecodeError::ChainIdNotUtf8)?
+        .to_owned();
+    let signer = PublicKey::from_bytes(r.array::<32>("signer")?).map_err(TxDecodeError::Signer)?;
+    let nonce = r.u64("nonce")?;
+    let fee = r.u64("fee")?;
+    let body = read_body(&mut r)?;
+    let payload_len = bytes.len() - r.bytes.len();
+    let signature = r.array::<SIGNATURE_LEN>("signature")?;
+    if !r.bytes.is_empty() {
+        return Err(TxDecodeError::TrailingBytes {
+            count: r.bytes.len(),
+        });
+    }
+    let mut message = Vec::with_capacity(TX_SIGN_DOMAIN.len() + payload_len);
+    message.extend_from_slice(TX_SIGN_DOMAIN);
+    message.extend_from_slice(&bytes[..payload_len]);
+    Ok(DecodedTx {
+        tx: SignedTx {
+            payload: TxPayload {
+                chain_id,
+                signer,
+                nonce,
+                fee,
+                body,
+            },
+            signature,
+        },
+        hash: Hash::of(bytes),
+        message,
+        encoded_len: bytes.len(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ed25519_dalek::SigningKey;
+
+    fn sample() -> SignedTx {
+        let sk = SigningKey::from_bytes(&[11; 32]);
+        TxPayload {
+            chain_id: "chain".into(),
+            signer: PublicKey::from(sk.verifying_key()),
+            nonce: 1,
+            fee: 0,
+            body: TxBody::Stake { amount: 77 },
+        }
+        .sign(&sk)
+    }
+
+    #[test]
+    fn round_trip_is_exact() {
+        let tx = sample();
+        let bytes = tx.encode();
+        let decoded = decode_tx(&bytes).unwrap();
+        assert_eq!(decoded.tx, tx);
+        assert_eq!(decoded.hash, tx.hash());
+        assert_eq!(decoded.message, tx.payload.signing_bytes());
+        assert_eq!(decoded.encoded_len, bytes.len());
+    }
+
+    #[test]
+    fn every_truncation_is_a_typed_error() {
+        let bytes = sample().encode();
+        for cut in 1..bytes.len() {
+            match decode_tx(&bytes[..cut]) {
+                Err(TxDecodeError::Truncated { .. }) => {}
+                other => panic!("cut at {cut}: {other:?}"),
+            }
+        }
+        assert_eq!(decode_tx(&[]), Err(TxDecodeError::Empty));
+    }
+
+    #[test]
+    fn trailing_and_oversized_input_rejected() {
+        let mut bytes = sample().encode();
+        bytes.push(0);
+        assert_eq!(
+            decode_tx(&bytes),
+            Err(TxDecodeError::TrailingBytes { count: 1 })
+        );
+        let huge = vec![0u8; MAX_TX_BYTES + 1];
+        assert_eq!(
+            decode_tx(&huge),
+            Err(TxDecodeError::TooLarge {
+                len: MAX_TX_BYTES + 1,
+                max: MAX_TX_BYTES
+            })
+        );
+    }
+
+    #[test]
+    fn bad_fields_are_named() {
+        let good = sample().encode();
+        // Chain id length far too large.
+        let mut b = good.clone();
+        b[..4].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(matches!(
+            decode_tx(&b),
+            Err(TxDecodeError::ChainIdTooLong { .. })
+        ));
+        // Chain id not UTF-8.
+        let mut b = good.clone();
+        b[4] = 0xff;
+        assert_eq!(decode_tx(&b), Err(TxDecodeError::ChainIdNotUtf8));
+        // Body kind: offset = 4 + 5 + 32 + 8 + 8.
+        let kind_at = 4 + 5 + 32 + 16;
+        let mut b = good.clone();
+        b[kind_at] = 3;
+        assert!(matches!(
+            decode_tx(&b),
+            Err(TxDecodeError::ReservedBodyKind { tag: 3, .. })
+        ));
+        b[kind_at] = 200;
+        assert_eq!(
+            decode_tx(&b),
+            Err(TxDecodeError::UnknownBodyKind { tag: 200 })
+        );
+        // Small-order signer key.
+        let mut b = good.clone();
+        b[9..41].copy_from_slice(&{
+            let mut k = [0u8; 32];
+            k[0] = 1;
+            k
+        });
+        assert!(matches!(decode_tx(&b), Err(TxDecodeError::Signer(_))));
+    }
+
+    #[test]
+    fn messages_name_the_field() {
+        let bytes = sample().encode();
+        let err = decode_tx(&bytes[..20]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "transaction ends inside field `signer`: needs 32 bytes, 11 left"
+        );
+    }
+}

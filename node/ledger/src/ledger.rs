@@ -1,0 +1,598 @@
+//! The ledger state machine: admission checks for the mempool, block
+//! application with deterministic results, the state root and the write set.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::address::Address;
+use crate::codec::{decode_tx, DecodedTx};
+use crate::crypto::{Hash, PublicKey};
+use crate::error::{BlockError, TxError};
+use crate::exec::{self, Changes};
+use crate::genesis::{Genesis, GenesisError, Params, MAX_TOTAL_SUPPLY};
+use crate::merkle;
+use crate::state::{Account, LastBlock, SnapshotError, State, StateKey, ValidatorRecord};
+use crate::verify::{verify_one, verify_signatures};
+
+/// A transaction accepted by [`Ledger::check_tx`], with what a mempool needs
+/// to order and deduplicate it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedTx {
+    /// BLAKE3 of the bytes.
+    pub hash: Hash,
+    /// The sending account.
+    pub sender: Address,
+    /// The transaction's nonce.
+    pub nonce: u64,
+    /// The account's next nonce in committed state (`nonce == next_nonce`
+    /// means executable now; larger means it must wait for its predecessors).
+    pub next_nonce: u64,
+    /// The fee offered.
+    pub fee: u64,
+    /// Encoded size in bytes.
+    pub size: usize,
+}
+
+/// The outcome of one transaction in a block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxResult {
+    /// BLAKE3 of the transaction bytes (defined even for malformed bytes).
+    pub hash: Hash,
+    /// `Ok` when executed; otherwise why it failed.
+    pub result: Result<(), TxError>,
+    /// Fee taken (also taken for failures whose [`TxError::charges_fee`] is true).
+    pub fee_charged: u64,
+}
+
+impl TxResult {
+    /// 0 for success, otherwise [`TxError::code`].
+    pub fn code(&self) -> u32 {
+        self.result.as_ref().err().map_or(0, TxError::code)
+    }
+}
+
+/// A change of one validator's voting power; power 0 removes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ValidatorUpdate {
+    /// The validator's consensus key.
+    pub public_key: PublicKey,
+    /// Its new voting power (its bonded stake); 0 = removed from the set.
+    pub power: u64,
+}
+
+/// The state changes of one block, as stored key-value operations in
+/// ascending key order: `Some(value)` writes, `None` deletes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriteSet {
+    /// The operations.
+    pub entries: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+}
+
+impl WriteSet {
+    /// Applies the operations to an in-memory key-value map.
+    pub fn apply_to(&self, store: &mut BTreeMap<Vec<u8>, Vec<u8>>) {
+        for (k, v) in &self.entries {
+            match v {
+                Some(v) => {
+                    store.insert(k.clone(), v.clone());
+                }
+                None => {
+                    store.remove(k);
+                }
+            }
+        }
+    }
+}
+
+/// Everything the runtime needs after applying a block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockOutcome {
+    /// The block's height.
+    pub height: u64,
+    /// The block's time (ms since the Unix epoch).
+    pub time_ms: u64,
+    /// One result per transaction, in block order.
+    pub tx_results: Vec<TxResult>,
+    /// The state root after this block.
+    pub state_root: Hash,
+    /// Validators whose power changed in this block, sorted by key.
+    pub validator_updates: Vec<ValidatorUpdate>,
+    /// The stored-state changes to commit atomically with the block.
+    pub write_set: WriteSet,
+}
+
+/// Funds waiting to return to an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct UnbondingEntry {
+    /// Amount in base units.
+    pub amount: u64,
+    /// The funds are credited at the end of the block at this height.
+    pub matures_at_height: u64,
+}
+
+/// An account as RPC shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccountView {
+    /// The account.
+    pub address: Address,
+    /// Spendable balance.
+    pub balance: u64,
+    /// The nonce the next transaction must carry.
+    pub nonce: u64,
+    /// Validator stake bonded by this account's key (0 if none).
+    pub staked: u64,
+    /// Pending unbonding entries, earliest first.
+    pub unbonding: Vec<UnbondingEntry>,
+}
+
+/// A validator as RPC and consensus see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ValidatorView {
+    /// Its account.
+    pub address: Address,
+    /// Its consensus key.
+    pub public_key: PublicKey,
+    /// Bonded stake.
+    pub stake: u64,
+    /// Voting power (equal to the stake).
+    pub power: u64,
+}
+
+/// The ledger: typed state, cached Merkle leaves and the current root.
+#[derive(Debug, Clone)]
+pub struct Ledger {
+    state: State,
+    leaves: BTreeMap<Vec<u8>, [u8; 32]>,
+    root: Hash,
+}
+
+impl Ledger {
+    /// Builds the genesis state; the first block to apply is `initial_height`.
+    pub fn from_genesis(genesis: &Genesis) -> Result<Ledger, GenesisError> {
+        genesis.validate()?;
+        let mut accounts = BTreeMap::new();
+        for a in &genesis.accounts {
+            accounts.insert(
+                a.address,
+                Account {
+                    balance: a.balance,
+                    nonce: 0,
+                },
+            );
+        }
+        let mut validators = BTreeMap::new();
+        for v in &genesis.validators {
+            validators.insert(
+                Address::from_public_key(&v.public_key),
+                ValidatorRecord {
+                    public_key: *v.public_key.as_bytes(),
+                    stake: v.stake,
+                },
+            );
+        }
+        let state = State {
+            chain_id: genesis.chain_id.clone(),
+            params: genesis.params.clone(),
+            last: LastBlock {
+                height: genesis.initial_height - 1,
+                time_ms: genesis.genesis_time_ms,
+            },
+            fee_pool: 0,
+            accounts,
+            validators,
+            unbonding: BTreeMap::new(),
+        };
+        Ok(Ledger::from_state(state))
+    }
+
+    /// Rebuilds a ledger from stored (key, value) pairs, e.g. read back from
+    /// the node's database, and checks that they commit to `expected_root`.
+    pub fn from_snapshot(
+        entries: impl IntoIterator<Item = (Vec<u8>, Vec<u8>)>,
+        expected_root: &Hash,
+    ) -> Result<Ledger, SnapshotError> {
+        let state = State::from_entries(entries)?;
+        let ledger = Ledger::from_state(state);
+        if ledger.root != *expected_root {
+            return Err(SnapshotError::RootMismatch {
+                expected: *expected_root,
+                computed: ledger.root,
+            });
+        }
+        if ledger.total_supply() > u128::from(MAX_TOTAL_SUPPLY) {
+            return Err(SnapshotError::BadValue {
+                key: "(all)".into(),
+                reason: format!("total supply exceeds the maximum {MAX_TOTAL_SUPPLY}"),
+            });
+        }
+        Ok(ledger)
+    }
+
+    fn from_state(state: State) -> Ledger {
+        let leaves: BTreeMap<Vec<u8>, [u8; 32]> = state
+            .entries()
+            .into_iter()
+            .map(|(k, v)| {
+                let h = merkle::leaf_hash(&k, &v);
+                (k, h)
+            })
+            .collect();
+        let root = merkle::root(leaves.values().copied());
+        Ledger {
+            state,
+            leaves,
+            root,
+        }
+    }
+
+    /// Every stored (key, value) pair in key order: what the runtime writes
+    /// at genesis, and what [`Ledger::from_snapshot`] reads back.
+    pub fn snapshot(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        self.state.entries()
+    }
+
+    /// The commitment to the current state.
+    pub fn state_root(&self) -> Hash {
+        self.root
+    }
+
+    /// Height of the last applied block (`initial_height - 1` at genesis).
+    pub fn height(&self) -> u64 {
+        self.state.last.height
+    }
+
+    /// Time of the last applied block (genesis time at genesis).
+    pub fn time_ms(&self) -> u64 {
+        self.state.last.time_ms
+    }
+
+    /// The chain id.
+    pub fn chain_id(&self) -> &str {
+        &self.state.chain_id
+    }
+
+    /// The protocol parameters.
+    pub fn params(&self) -> &Params {
+        &self.state.params
+    }
+
+    /// Fees collected and not yet distributed.
+    pub fn fee_pool(&self) -> u64 {
+        self.state.fee_pool
+    }
+
+    /// Balances + stakes + unbonding funds + fee pool. Constant across blocks.
+    pub fn total_supply(&self) -> u128 {
+        let s = &self.state;
+        let balances: u128 = s.accounts.values().map(|a| u128::from(a.balance)).sum();
+        let stakes: u128 = s.validators.values().map(|v| u128::from(v.stake)).sum();
+        let unbonding: u128 = s.unbonding.values().map(|a| u128::from(*a)).sum();
+        balances + stakes + unbonding + u128::from(s.fee_pool)
+    }
+
+    /// The account view for RPC (zero balance and nonce if it never existed).
+    pub fn account(&self, address: &Address) -> AccountView {
+        let acc = self
+            .state
+            .accounts
+            .get(address)
+            .copied()
+            .unwrap_or_default();
+        AccountView {
+            address: *address,
+            balance: acc.balance,
+            nonce: acc.nonce,
+            staked: self.state.validators.get(address).map_or(0, |v| v.stake),
+            unbonding: self
+                .state
+                .unbonding
+                .iter()
+                .filter(|((_, a), _)| a == address)
+                .map(|((h, _), amount)| UnbondingEntry {
+                    amount: *amount,
+                    matures_at_height: *h,
+                })
+                .collect(),
+        }
+    }
+
+    /// The current validator set, sorted by address.
+    pub fn validators(&self) -> Vec<ValidatorView> {
+        self.state
+            .validators
+            .iter()
+            .filter_map(|(addr, v)| {
+                // Keys were validated when stored; a failure would skip the entry.
+                let key = PublicKey::from_bytes(v.public_key).ok()?;
+                Some(ValidatorView {
+                    address: *addr,
+                    public_key: key,
+                    stake: v.stake,
+                    power: v.stake,
+                })
+            })
+            .collect()
+    }
+
+    /// The current set as (key, power) pairs sorted by key: what consensus
+    /// starts from at genesis or after a restart.
+    pub fn validator_set(&self) -> Vec<ValidatorUpdate> {
+        let mut set: Vec<ValidatorUpdate> = self
+            .validators()
+            .into_iter()
+            .map(|v| ValidatorUpdate {
+                public_key: v.public_key,
+                power: v.power,
+            })
+            .collect();
+        set.sort();
+        set
+    }
+
+    /// Mempool admission: decoding, chain id, signature, nonce not yet used,
+    /// and funds for amount plus fee against the committed state.
+    pub fn check_tx(&self, bytes: &[u8]) -> Result<CheckedTx, TxError> {
+        let decoded = decode_tx(bytes)?;
+        let sig_ok = verify_one(&decoded);
+        self.check_decoded(&decoded, sig_ok)
+    }
+
+    /// [`Ledger::check_tx`] for many transactions, verifying their signatures
+    /// as one batch.
+    pub fn check_txs<T: AsRef<[u8]>>(&self, txs: &[T]) -> Vec<Result<CheckedTx, TxError>> {
+        let decoded: Vec<Result<DecodedTx, TxError>> = txs
+            .iter()
+            .map(|b| decode_tx(b.as_ref()).map_err(TxError::from))
+            .collect();
+        let ok: Vec<&DecodedTx> = decoded.iter().filter_map(|d| d.as_ref().ok()).collect();
+        let mut verdicts = verify_signatures(&ok).into_iter();
+        decoded
+            .iter()
+            .map(|d| match d {
+                Ok(tx) => {
+                    let sig_ok = verdicts.next().unwrap_or(false);
+                    self.check_decoded(tx, sig_ok)
+                }
+                Err(e) => Err(e.clone()),
+            })
+            .collect()
+    }
+
+    fn check_decoded(&self, d: &DecodedTx, sig_ok: bool) -> Result<CheckedTx, TxError> {
+        self.check_chain(d)?;
+        if !sig_ok {
+            return Err(TxError::BadSignature);
+        }
+        let sender = d.tx.sender();
+        exec::check(&self.state, &sender, &d.tx)?;
+        Ok(CheckedTx {
+            hash: d.hash,
+            sender,
+            nonce: d.tx.payload.nonce,
+            next_nonce: self.state.accounts.get(&sender).map_or(0, |a| a.nonce),
+            fee: d.tx.payload.fee,
+            size: d.encoded_len,
+        })
+    }
+
+    fn check_chain(&self, d: &DecodedTx) -> Result<(), TxError> {
+        if d.tx.payload.chain_id != self.state.chain_id {
+            return Err(TxError::WrongChain {
+                expected: self.state.chain_id.clone(),
+                got: d.tx.payload.chain_id.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks that a block with these parameters may be applied next.
+    pub fn check_block_header(
+        &self,
+        height: u64,
+        time_ms: u64,
+        tx_count: usize,
+    ) -> Result<(), BlockError> {
+        let expected = self.state.last.height.saturating_add(1);
+        if height != expected {
+            return Err(BlockError::UnexpectedHeight {
+                expected,
+                got: height,
+            });
+        }
+        if time_ms < self.state.last.time_ms {
+            return Err(BlockError::TimeWentBack {
+                last: self.state.last.time_ms,
+                got: time_ms,
+            });
+        }
+        let max = self.state.params.max_txs_per_block;
+        if tx_count > max as usize {
+            return Err(BlockError::TooManyTxs {
+                count: tx_count,
+                max,
+            });
+        }
+        Ok(())
+    }
+
+    /// Applies a decided block. Transactions that fail are recorded with
+    /// their error and do not abort the block; signatures are verified as
+    /// one batch in block order. Unbonding that matures at `height` is paid
+    /// at the end. On `Err` the ledger is unchanged.
+    pub fn apply_block<T: AsRef<[u8]>>(
+        &mut self,
+        height: u64,
+        time_ms: u64,
+        txs: &[T],
+    ) -> Result<BlockOutcome, BlockError> {
+        self.check_block_header(height, time_ms, txs.len())?;
+        let decoded: Vec<Result<DecodedTx, TxError>> = txs
+            .iter()
+            .map(|b| decode_tx(b.as_ref()).map_err(TxError::from))
+            .collect();
+        let ok: Vec<&DecodedTx> = decoded.iter().filter_map(|d| d.as_ref().ok()).collect();
+        let mut verdicts = verify_signatures(&ok).into_iter();
+
+        let mut changes = Changes::default();
+        let mut tx_results = Vec::with_capacity(txs.len());
+        for (raw, d) in txs.iter().zip(&decoded) {
+            let (result, fee_charged) = match d {
+                Err(e) => (Err(e.clone()), 0),
+                Ok(tx) => {
+                    let sig_ok = verdicts.next().unwrap_or(false);
+                    self.execute(&mut changes, tx, sig_ok, height)
+                }
+            };
+            tx_results.push(TxResult {
+                hash: Hash::of(raw.as_ref()),
+                result,
+                fee_charged,
+            });
+        }
+        exec::mature_unbonding(&mut self.state, &mut changes, height);
+        self.state.last = LastBlock { height, time_ms };
+        changes.dirty.insert(StateKey::LastBlock);
+
+        let validator_updates = self.validator_updates(&changes);
+        let write_set = self.commit(&changes);
+        Ok(BlockOutcome {
+            height,
+            time_ms,
+            tx_results,
+            state_root: self.root,
+            validator_updates,
+            write_set,
+        })
+    }
+
+    fn execute(
+        &mut self,
+        changes: &mut Changes,
+        d: &DecodedTx,
+        sig_ok: bool,
+        height: u64,
+    ) -> (Result<(), TxError>, u64) {
+        if let Err(e) = self.check_chain(d) {
+            return (Err(e), 0);
+        }
+        if !sig_ok {
+            return (Err(TxError::BadSignature), 0);
+        }
+        let sender = d.tx.sender();
+        let fee = match exec::charge(&mut self.state, changes, &sender, &d.tx) {
+            Ok(fee) => fee,
+            Err(e) => return (Err(e), 0),
+        };
+        let result = exec::execute_body(&mut self.state, changes, &sender, &d.tx, height);
+        (result, fee)
+    }
+
+    fn validator_updates(&self, changes: &Changes) -> Vec<ValidatorUpdate> {
+        let mut updates: Vec<ValidatorUpdate> = changes
+            .validators_before
+            .iter()
+            .filter_map(|(addr, (key, before))| {
+                let after = self.state.validators.get(addr).map_or(0, |v| v.stake);
+                if after == *before {
+                    return None;
+                }
+                let public_key = PublicKey::from_bytes(*key).ok()?;
+                Some(ValidatorUpdate {
+                    public_key,
+                    power: after,
+                })
+            })
+            .collect();
+        updates.sort();
+        updates
+    }
+
+    /// Turns dirty keys into the write set and refreshes leaves and root.
+    fn commit(&mut self, changes: &Changes) -> WriteSet {
+        let mut entries = Vec::with_capacity(changes.dirty.len());
+        for key in &changes.dirty {
+            let k = key.encode();
+            match self.state.value(key) {
+                Some(v) => {
+                    self.leaves.insert(k.clone(), merkle::leaf_hash(&k, &v));
+                    entries.push((k, Some(v)));
+                }
+                None => {
+                    self.leaves.remove(&k);
+                    entries.push((k, None));
+                }
+            }
+        }
+        // Dirty keys are ordered by StateKey, which matches byte order.
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        self.root = merkle::root(self.leaves.values().copied());
+        WriteSet { entries }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::genesis::{GenesisAccount, GenesisValidator};
+    use crate::tx::{TxBody, TxPayload};
+    use ed25519_dalek::SigningKey;
+
+    fn sk(seed: u8) -> SigningKey {
+        SigningKey::from_bytes(&[seed; 32])
+    }
+
+    fn genesis() -> Genesis {
+        Genesis {
+            chain_id: "unit".into(),
+            initial_height: 10,
+            genesis_time_ms: 5,
+            params: Params {
+                unbonding_period_blocks: 1,
+                min_validator_stake: 1,
+                max_txs_per_block: 100,
+            },
+            accounts: (1..=3)
+                .map(|i| GenesisAccount {
+                    address: Address::from_public_key(&PublicKey::from(sk(i).verifying_key())),
+                    balance: 100,
+                })
+                .collect(),
+            validators: vec![GenesisValidator {
+                public_key: PublicKey::from(sk(9).verifying_key()),
+                stake: 10,
+            }],
+        }
+    }
+
+    #[test]
+    fn incremental_root_equals_full_recomputation() {
+        let mut l = Ledger::from_genesis(&genesis()).unwrap();
+        assert_eq!(l.height(), 9);
+        let txs: Vec<Vec<u8>> = (1..=3u8)
+            .map(|i| {
+                TxPayload {
+                    chain_id: "unit".into(),
+                    signer: PublicKey::from(sk(i).verifying_key()),
+                    nonce: 0,
+                    fee: u64::from(i),
+                    body: TxBody::Stake { amount: 7 },
+                }
+                .sign(&sk(i))
+                .encode()
+            })
+            .collect();
+        let out = l.apply_block(10, 6, &txs).unwrap();
+        assert!(out.tx_results.iter().all(|r| r.result.is_ok()));
+        assert_eq!(out.validator_updates.len(), 3);
+        let full = Ledger::from_state(l.state.clone());
+        assert_eq!(full.root, l.root);
+        assert_eq!(full.leaves, l.leaves);
+        let keys: Vec<&Vec<u8>> = out.write_set.entries.iter().map(|(k, _)| k).collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(keys, sorted, "write set is sorted and has no duplicates");
+        assert_eq!(l.fee_pool(), 6);
+    }
+}
