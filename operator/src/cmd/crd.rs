@@ -1,4 +1,4 @@
-//! `netwright crd`.
+//! `netwright crd`: print the Network CustomResourceDefinition.
 
 use std::process::ExitCode;
 
@@ -6,7 +6,8 @@ use std::process::ExitCode;
 #[derive(Debug, clap::Args)]
 pub struct Args {}
 
-/// Runs `netwright crd`.
+/// Runs `netwright crd`: prints the CRD YAML (the same text as the file checked in under `crds/`).
 pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("netwright crd is not built yet")
+    print!("{}", netwright_crds::crd::crd_yaml()?);
+    Ok(super::exit_ok())
 }
