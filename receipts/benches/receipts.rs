@@ -1,0 +1,153 @@
+//! Throughput of receipts against the raw primitives they are built from.
+//!
+//! Run: `cargo bench -p netwright-receipts --bench receipts`. Every figure is
+//! reported in elements (or bytes) per second so ratios can be read directly:
+//! `verify/*` against `ed25519/batch_verify_*`, `append/*` against `ed25519/sign`.
+
+use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use ed25519_dalek::{Signature, VerifyingKey};
+use netwright_receipts::parallel::{default_threads, map_chunks_with};
+use netwright_receipts::{
+    verify_bytes, DigestSet, Draft, Kind, LogOptions, LogWriter, Signer, Subject, Timestamp,
+    TrustedKeys, VerifyOptions,
+};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+const BATCH: usize = 1000;
+const LOG_SIZE: u64 = 4096;
+const MESSAGE_LEN: usize = 700;
+
+fn draft(i: u64) -> Draft {
+    Draft {
+        kind: Kind::Reconcile,
+        time: Timestamp::from_unix_seconds(1_735_689_600 + i),
+        subject: Subject {
+            spec_digest: DigestSet::of(b"kind: Network\n"),
+            git_commit: Some("0123456789abcdef0123456789abcdef01234567".into()),
+        },
+        body: json!({"observed": {"height": i, "peers": 3}, "done": ["apply"], "verdict": "pass"})
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+    }
+}
+
+fn options() -> LogOptions {
+    LogOptions {
+        network: "benchnet".into(),
+        origin: None,
+        checkpoint_every: None,
+    }
+}
+
+fn primitives(c: &mut Criterion) {
+    let signer = Signer::from_seed(&[1; 32]);
+    let message = vec![0x5au8; MESSAGE_LEN];
+    let signature = signer.sign(&message);
+    let key = signer.verifying_key();
+    let mut g = c.benchmark_group("ed25519");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("sign", |b| b.iter(|| signer.sign(black_box(&message))));
+    g.bench_function("verify", |b| {
+        b.iter(|| key.verify_strict(black_box(&message), &signature))
+    });
+    let n = 512;
+    let messages: Vec<Vec<u8>> = (0..n).map(|i| vec![i as u8; MESSAGE_LEN]).collect();
+    let signatures: Vec<Signature> = messages.iter().map(|m| signer.sign(m)).collect();
+    let keys: Vec<VerifyingKey> = vec![key; n];
+    let refs: Vec<&[u8]> = messages.iter().map(|m| m.as_slice()).collect();
+    g.throughput(Throughput::Elements(n as u64));
+    g.bench_function("batch_verify_1_thread", |b| {
+        b.iter(|| ed25519_dalek::verify_batch(&refs, &signatures, &keys))
+    });
+    let threads = default_threads();
+    let chunks: Vec<usize> = (0..threads).collect();
+    let per = n.div_ceil(threads);
+    g.bench_function("batch_verify_all_threads", |b| {
+        b.iter(|| {
+            map_chunks_with(&chunks, threads, 1, |t| {
+                let range = (t * per).min(n)..((t + 1) * per).min(n);
+                ed25519_dalek::verify_batch(
+                    &refs[range.clone()],
+                    &signatures[range.clone()],
+                    &keys[range],
+                )
+                .is_ok()
+            })
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("hash");
+    g.throughput(Throughput::Bytes(MESSAGE_LEN as u64));
+    g.bench_function("sha256_700B", |b| {
+        b.iter(|| Sha256::digest(black_box(&message)))
+    });
+    g.bench_function("blake3_700B", |b| {
+        b.iter(|| blake3::hash(black_box(&message)))
+    });
+    g.finish();
+}
+
+fn append(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut writer = LogWriter::open(
+        &dir.path().join("log"),
+        Signer::from_seed(&[2; 32]),
+        options(),
+    )
+    .expect("open log");
+    let drafts: Vec<Draft> = (0..BATCH as u64).map(draft).collect();
+    let mut g = c.benchmark_group("append");
+    g.throughput(Throughput::Elements(BATCH as u64));
+    g.bench_function("sign_and_group_commit_1000", |b| {
+        b.iter_batched(
+            || drafts.clone(),
+            |batch| writer.append_batch(batch).expect("append"),
+            BatchSize::LargeInput,
+        )
+    });
+    g.finish();
+}
+
+fn verify(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("log");
+    let signer = Signer::from_seed(&[3; 32]);
+    let mut writer = LogWriter::open(&path, signer.clone(), options()).expect("open log");
+    writer
+        .append_batch((0..LOG_SIZE).map(draft).collect())
+        .expect("append");
+    drop(writer);
+    let bytes = std::fs::read(&path).expect("read log");
+    let mut trusted = TrustedKeys::new();
+    trusted.insert(signer.verifying_key());
+    let mut g = c.benchmark_group("verify");
+    g.throughput(Throughput::Elements(LOG_SIZE));
+    let lines: Vec<&[u8]> = bytes
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+    g.bench_function("parse_only_4096_1_thread", |b| {
+        b.iter(|| {
+            for line in &lines {
+                black_box(netwright_receipts::open_line(line).is_ok());
+            }
+        })
+    });
+    for threads in [1, default_threads()] {
+        let mut o = VerifyOptions::new(&trusted);
+        o.threads = threads;
+        g.bench_function(format!("log_4096_{threads}_threads"), |b| {
+            b.iter(|| {
+                let r = verify_bytes(black_box(&bytes), &o);
+                assert!(r.is_ok());
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, primitives, append, verify);
+criterion_main!(benches);

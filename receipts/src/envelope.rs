@@ -1,0 +1,325 @@
+//! DSSE envelopes: signing a receipt statement and reading one log line back.
+//!
+//! A log line is the canonical (RFC 8785) JSON of a DSSE envelope with exactly one
+//! signature. Because every value in it is base64 or hex, the canonical form is one
+//! fixed template, which is also how this module parses it quickly.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use ed25519_dalek::Signature;
+use serde_json::Value;
+
+use crate::digest::DigestSet;
+use crate::jcs::{to_canonical, CanonicalError};
+use crate::keys::{KeyId, Signer};
+use crate::statement::{Receipt, StatementError};
+
+/// DSSE payload type of receipt statements.
+pub const PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
+
+const HEAD: &[u8] = b"{\"payload\":\"";
+const MIDDLE: &[u8] =
+    b"\",\"payloadType\":\"application/vnd.in-toto+json\",\"signatures\":[{\"keyid\":\"";
+const SIG_FIELD: &[u8] = b"\",\"sig\":\"";
+const TAIL: &[u8] = b"\"}]}";
+
+/// DSSE pre-authentication encoding: `DSSEv1 SP len(type) SP type SP len(body) SP body`.
+pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(payload.len() + payload_type.len() + 32);
+    out.extend_from_slice(b"DSSEv1 ");
+    out.extend_from_slice(payload_type.len().to_string().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(payload_type.as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(payload.len().to_string().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(payload);
+    out
+}
+
+/// A log line that could not be read as a receipt envelope.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FormatError {
+    /// The line is not JSON.
+    #[error("not JSON: {0}")]
+    Json(String),
+    /// The envelope JSON does not have the required fields and values.
+    #[error("envelope field {field}: {reason}")]
+    Envelope {
+        /// JSON Pointer of the field in the envelope.
+        field: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The envelope is valid JSON but not its canonical (RFC 8785) form.
+    #[error("envelope is not in canonical (RFC 8785) form")]
+    EnvelopeNotCanonical,
+    /// The payload is not JSON.
+    #[error("payload is not JSON: {0}")]
+    PayloadJson(String),
+    /// The payload carries a value that receipts forbid (for example a float).
+    #[error("payload value {0}")]
+    PayloadValue(CanonicalError),
+    /// The payload is JSON but not its canonical (RFC 8785) form.
+    #[error("payload is not in canonical (RFC 8785) form")]
+    PayloadNotCanonical,
+    /// The statement does not follow the receipt format.
+    #[error("statement {0}")]
+    Statement(StatementError),
+}
+
+/// A receipt read from (or written as) one log line; its signature is not yet checked.
+#[derive(Debug, Clone)]
+pub struct SignedReceipt {
+    /// The canonical envelope bytes (the log line without its newline).
+    pub line: Vec<u8>,
+    /// The canonical statement bytes (the decoded DSSE payload).
+    pub payload: Vec<u8>,
+    /// The statement.
+    pub receipt: Receipt,
+    /// Digests of `payload`: what the next receipt's `parent` must hold.
+    pub digest: DigestSet,
+    /// The key id in the envelope's signature.
+    pub keyid: KeyId,
+    /// The signature over `pae(PAYLOAD_TYPE, payload)`.
+    pub signature: Signature,
+}
+
+/// Canonicalizes and signs `receipt`, producing its log line.
+pub fn seal(receipt: Receipt, signer: &Signer) -> Result<SignedReceipt, CanonicalError> {
+    let payload = to_canonical(&receipt.to_value())?;
+    let signature = signer.sign(&pae(PAYLOAD_TYPE, &payload));
+    let keyid = signer.id();
+    let line = encode_envelope(&payload, &keyid, &signature);
+    Ok(SignedReceipt {
+        digest: DigestSet::of(&payload),
+        line,
+        payload,
+        receipt,
+        keyid,
+        signature,
+    })
+}
+
+/// Builds the canonical envelope line for a payload and its signature.
+pub fn encode_envelope(payload: &[u8], keyid: &KeyId, signature: &Signature) -> Vec<u8> {
+    let payload_b64 = STANDARD.encode(payload);
+    let sig_b64 = STANDARD.encode(signature.to_bytes());
+    let mut line = Vec::with_capacity(HEAD.len() + payload_b64.len() + 250);
+    line.extend_from_slice(HEAD);
+    line.extend_from_slice(payload_b64.as_bytes());
+    line.extend_from_slice(MIDDLE);
+    line.extend_from_slice(keyid.to_string().as_bytes());
+    line.extend_from_slice(SIG_FIELD);
+    line.extend_from_slice(sig_b64.as_bytes());
+    line.extend_from_slice(TAIL);
+    line
+}
+
+fn is_b64(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'='
+}
+
+/// Splits a canonical envelope line into (payload b64, keyid hex, sig b64).
+fn split_template(line: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
+    let rest = line.strip_prefix(HEAD)?;
+    let payload_len = rest.iter().position(|&b| !is_b64(b))?;
+    let (payload, rest) = rest.split_at(payload_len);
+    let rest = rest.strip_prefix(MIDDLE)?;
+    if rest.len() < 64 {
+        return None;
+    }
+    let (keyid, rest) = rest.split_at(64);
+    let rest = rest.strip_prefix(SIG_FIELD)?;
+    let sig_len = rest.iter().position(|&b| !is_b64(b))?;
+    let (sig, rest) = rest.split_at(sig_len);
+    (rest == TAIL).then_some((payload, keyid, sig))
+}
+
+/// Explains why a line that does not match the canonical template is wrong.
+fn diagnose(line: &[u8]) -> FormatError {
+    let value: Value = match serde_json::from_slice(line) {
+        Ok(v) => v,
+        Err(e) => return FormatError::Json(e.to_string()),
+    };
+    let envelope = |field: &str, reason: &str| FormatError::Envelope {
+        field: field.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let Some(map) = value.as_object() else {
+        return envelope("/", "must be an object");
+    };
+    for name in map.keys() {
+        if !["payload", "payloadType", "signatures"].contains(&name.as_str()) {
+            return envelope(&format!("/{name}"), "is not a DSSE envelope field");
+        }
+    }
+    match map.get("payload") {
+        Some(Value::String(s)) if STANDARD.decode(s).is_ok() => {}
+        Some(_) => return envelope("/payload", "must be a standard base64 string"),
+        None => return envelope("/payload", "is missing"),
+    }
+    match map.get("payloadType") {
+        Some(Value::String(s)) if s == PAYLOAD_TYPE => {}
+        Some(other) => {
+            return envelope(
+                "/payloadType",
+                &format!("is {other}, expected \"{PAYLOAD_TYPE}\""),
+            )
+        }
+        None => return envelope("/payloadType", "is missing"),
+    }
+    let sigs = match map.get("signatures") {
+        Some(Value::Array(sigs)) => sigs,
+        Some(_) => return envelope("/signatures", "must be an array"),
+        None => return envelope("/signatures", "is missing"),
+    };
+    if sigs.len() != 1 {
+        return envelope(
+            "/signatures",
+            &format!("must hold exactly one signature, holds {}", sigs.len()),
+        );
+    }
+    let Some(sig) = sigs[0].as_object() else {
+        return envelope("/signatures/0", "must be an object");
+    };
+    for name in sig.keys() {
+        if name != "keyid" && name != "sig" {
+            return envelope(
+                &format!("/signatures/0/{name}"),
+                "is not a field of this format",
+            );
+        }
+    }
+    match sig.get("keyid") {
+        Some(Value::String(s)) if KeyId::parse(s).is_some() => {}
+        _ => return envelope("/signatures/0/keyid", "must be 64 lowercase hex characters"),
+    }
+    match sig.get("sig") {
+        Some(Value::String(s)) if STANDARD.decode(s).map(|b| b.len()) == Ok(64) => {}
+        _ => return envelope("/signatures/0/sig", "must be base64 of 64 bytes"),
+    }
+    FormatError::EnvelopeNotCanonical
+}
+
+/// Reads one log line: envelope and statement, both required canonical.
+/// The signature is decoded but not verified.
+pub fn open_line(line: &[u8]) -> Result<SignedReceipt, FormatError> {
+    let Some((payload_b64, keyid_hex, sig_b64)) = split_template(line) else {
+        return Err(diagnose(line));
+    };
+    let payload = STANDARD
+        .decode(payload_b64)
+        .map_err(|e| FormatError::Envelope {
+            field: "/payload".into(),
+            reason: format!("not canonical standard base64: {e}"),
+        })?;
+    let keyid = std::str::from_utf8(keyid_hex)
+        .ok()
+        .and_then(KeyId::parse)
+        .ok_or_else(|| FormatError::Envelope {
+            field: "/signatures/0/keyid".into(),
+            reason: "must be 64 lowercase hex characters".into(),
+        })?;
+    let sig_bytes: [u8; 64] = STANDARD
+        .decode(sig_b64)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| FormatError::Envelope {
+            field: "/signatures/0/sig".into(),
+            reason: "must be canonical standard base64 of 64 bytes".into(),
+        })?;
+    let value: Value =
+        serde_json::from_slice(&payload).map_err(|e| FormatError::PayloadJson(e.to_string()))?;
+    let canonical = to_canonical(&value).map_err(FormatError::PayloadValue)?;
+    if canonical != payload {
+        return Err(FormatError::PayloadNotCanonical);
+    }
+    let receipt = Receipt::from_value(value).map_err(FormatError::Statement)?;
+    Ok(SignedReceipt {
+        line: line.to_vec(),
+        digest: DigestSet::of(&payload),
+        payload,
+        receipt,
+        keyid,
+        signature: Signature::from_bytes(&sig_bytes),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::statement::{Kind, Parent, Subject};
+    use crate::time::Timestamp;
+
+    fn sealed() -> SignedReceipt {
+        let signer = Signer::from_seed(&[9; 32]);
+        let receipt = Receipt {
+            seq: 0,
+            kind: Kind::Plan,
+            time: Timestamp::parse("2025-01-01T00:00:00Z").unwrap(),
+            network: "n".into(),
+            actor: signer.id(),
+            subject: Subject {
+                spec_digest: DigestSet::of(b"x"),
+                git_commit: None,
+            },
+            parent: Parent::Genesis,
+            body: serde_json::Map::new(),
+        };
+        seal(receipt, &signer).unwrap()
+    }
+
+    #[test]
+    fn pae_matches_dsse_definition() {
+        assert_eq!(pae("t/x", b"hello"), b"DSSEv1 3 t/x 5 hello".to_vec());
+    }
+
+    #[test]
+    fn line_is_canonical_json_and_reads_back() {
+        let s = sealed();
+        let v: Value = serde_json::from_slice(&s.line).unwrap();
+        assert_eq!(to_canonical(&v).unwrap(), s.line);
+        let back = open_line(&s.line).unwrap();
+        assert_eq!(back.receipt, s.receipt);
+        assert_eq!(back.digest, s.digest);
+        assert_eq!(back.signature, s.signature);
+    }
+
+    #[test]
+    fn non_canonical_envelope_is_rejected_with_reason() {
+        let s = sealed();
+        let v: Value = serde_json::from_slice(&s.line).unwrap();
+        let pretty = serde_json::to_vec_pretty(&v).unwrap();
+        assert_eq!(
+            open_line(&pretty).unwrap_err(),
+            FormatError::EnvelopeNotCanonical
+        );
+        let mut extra = v.clone();
+        extra["x"] = Value::Null;
+        let e = open_line(&serde_json::to_vec(&extra).unwrap()).unwrap_err();
+        assert!(e.to_string().contains("/x"), "{e}");
+        assert!(matches!(
+            open_line(b"{\"payload\":"),
+            Err(FormatError::Json(_))
+        ));
+    }
+
+    #[test]
+    fn non_canonical_payload_is_rejected() {
+        let s = sealed();
+        let mut payload = s.payload.clone();
+        payload.push(b' ');
+        let line = encode_envelope(&payload, &s.keyid, &s.signature);
+        assert_eq!(
+            open_line(&line).unwrap_err(),
+            FormatError::PayloadNotCanonical
+        );
+        let float = br#"{"a":1.5}"#;
+        let line = encode_envelope(float, &s.keyid, &s.signature);
+        assert!(matches!(
+            open_line(&line),
+            Err(FormatError::PayloadValue(_))
+        ));
+    }
+}

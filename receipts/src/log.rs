@@ -1,0 +1,417 @@
+//! The append-only receipt log: one canonical envelope per line, one writer at a time.
+//!
+//! Files: `<log>` (the receipts), `<log>.lock` (held with an exclusive OS advisory
+//! lock by the single writer) and `<log>.checkpoints/` (signed checkpoint notes).
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use crate::checkpoint::{check_origin, checkpoints_dir, latest_note, note_file_name, Checkpoint};
+use crate::digest::DigestSet;
+use crate::envelope::{encode_envelope, open_line, pae, FormatError, PAYLOAD_TYPE};
+use crate::jcs::{to_canonical, CanonicalError};
+use crate::keys::Signer;
+use crate::merkle::{leaf_hash, root, Hash};
+use crate::parallel::map_chunks;
+use crate::statement::{check_draft, check_network, Draft, Parent, Receipt, StatementError};
+
+/// An incomplete final line: bytes after the last newline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TornTail {
+    /// 1-based line number of the incomplete line.
+    pub line: usize,
+    /// Byte offset where it starts (the log is sound up to here).
+    pub offset: u64,
+    /// The incomplete bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// Splits log bytes into complete lines (without newlines) and a torn tail, if any.
+pub fn split_lines(bytes: &[u8]) -> (Vec<Range<usize>>, Option<TornTail>) {
+    let mut lines = Vec::new();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'\n' {
+            lines.push(start..i);
+            start = i + 1;
+        }
+    }
+    let torn = (start < bytes.len()).then(|| TornTail {
+        line: lines.len() + 1,
+        offset: start as u64,
+        bytes: bytes[start..].to_vec(),
+    });
+    (lines, torn)
+}
+
+/// A log operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    /// Reading or writing a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Another writer holds the lock.
+    #[error("{lock} is locked by another writer; only one writer may append to a log")]
+    Locked {
+        /// The lock file.
+        lock: PathBuf,
+    },
+    /// The last line is incomplete (a crash during an append).
+    #[error("{path}: line {} at byte offset {} is incomplete ({} bytes without a final newline); run the explicit torn-tail repair to cut it", tail.line, tail.offset, tail.bytes.len())]
+    TornTail {
+        /// The log.
+        path: PathBuf,
+        /// The incomplete line.
+        tail: TornTail,
+    },
+    /// The last receipt cannot be read, so the log cannot be extended.
+    #[error("{path}: line {line}: {error}")]
+    Malformed {
+        /// The log.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// Why it cannot be read.
+        error: FormatError,
+    },
+    /// The log belongs to another network.
+    #[error("{path}: log is for network {found:?}, not {expected:?}")]
+    NetworkMismatch {
+        /// The log.
+        path: PathBuf,
+        /// The network in the log.
+        found: String,
+        /// The network asked for.
+        expected: String,
+    },
+    /// A draft or option is invalid.
+    #[error("invalid receipt: {0}")]
+    Invalid(String),
+    /// An earlier write failed; the state on disk is unknown until the log is reopened.
+    #[error("an earlier append failed; reopen the log to check its tail")]
+    Poisoned,
+}
+
+impl From<StatementError> for LogError {
+    fn from(e: StatementError) -> Self {
+        LogError::Invalid(e.to_string())
+    }
+}
+
+impl From<CanonicalError> for LogError {
+    fn from(e: CanonicalError) -> Self {
+        LogError::Invalid(e.to_string())
+    }
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> LogError + '_ {
+    move |source| LogError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// The lock file of a log: `<log>.lock`.
+pub fn lock_path(log: &Path) -> PathBuf {
+    let mut name = log.as_os_str().to_owned();
+    name.push(".lock");
+    PathBuf::from(name)
+}
+
+fn acquire_lock(log: &Path) -> Result<File, LogError> {
+    let lock = lock_path(log);
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock)
+        .map_err(io(&lock))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(LogError::Locked { lock }),
+        Err(std::fs::TryLockError::Error(source)) => Err(LogError::Io { path: lock, source }),
+    }
+}
+
+/// Options of a log writer.
+#[derive(Debug, Clone)]
+pub struct LogOptions {
+    /// The network every receipt of this log belongs to.
+    pub network: String,
+    /// Checkpoint origin; defaults to `netwright/<network>`.
+    pub origin: Option<String>,
+    /// Write a signed checkpoint whenever the size passes a multiple of this number.
+    pub checkpoint_every: Option<u64>,
+}
+
+/// What one append produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    /// The receipt's sequence number.
+    pub seq: u64,
+    /// Digests of its statement bytes.
+    pub digest: DigestSet,
+    /// Its Merkle leaf hash.
+    pub leaf: Hash,
+}
+
+/// The single writer of a log. Holds the lock until dropped.
+#[derive(Debug)]
+pub struct LogWriter {
+    path: PathBuf,
+    file: File,
+    _lock: File,
+    signer: Signer,
+    network: String,
+    origin: String,
+    head: Option<(u64, DigestSet)>,
+    leaves: Vec<Hash>,
+    checkpoint_every: Option<u64>,
+    last_checkpoint: u64,
+    poisoned: bool,
+}
+
+impl LogWriter {
+    /// Locks and opens (or creates) the log. Fails on a torn tail or an unreadable last line.
+    pub fn open(path: &Path, signer: Signer, options: LogOptions) -> Result<Self, LogError> {
+        check_network(&options.network).map_err(LogError::Invalid)?;
+        let origin = options
+            .origin
+            .unwrap_or_else(|| format!("netwright/{}", options.network));
+        check_origin(&origin).map_err(LogError::Invalid)?;
+        let lock = acquire_lock(path)?;
+        let existed = path.exists();
+        let mut file = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(path)
+            .map_err(io(path))?;
+        if !existed {
+            sync_parent(path)?;
+        }
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).map_err(io(path))?;
+        let (lines, torn) = split_lines(&bytes);
+        if let Some(tail) = torn {
+            return Err(LogError::TornTail {
+                path: path.to_owned(),
+                tail,
+            });
+        }
+        let leaves: Vec<Hash> = lines.iter().map(|r| leaf_hash(&bytes[r.clone()])).collect();
+        let head = match lines.last() {
+            None => None,
+            Some(range) => {
+                let last =
+                    open_line(&bytes[range.clone()]).map_err(|error| LogError::Malformed {
+                        path: path.to_owned(),
+                        line: lines.len(),
+                        error,
+                    })?;
+                if last.receipt.network != options.network {
+                    return Err(LogError::NetworkMismatch {
+                        path: path.to_owned(),
+                        found: last.receipt.network,
+                        expected: options.network,
+                    });
+                }
+                Some((last.receipt.seq, last.digest))
+            }
+        };
+        let dir = checkpoints_dir(path);
+        let last_checkpoint = latest_note(&dir)
+            .map_err(io(&dir))?
+            .and_then(|(p, _)| {
+                p.file_stem()
+                    .and_then(|s| s.to_str())
+                    .and_then(|s| s.parse().ok())
+            })
+            .unwrap_or(0);
+        Ok(Self {
+            path: path.to_owned(),
+            file,
+            _lock: lock,
+            signer,
+            network: options.network,
+            origin,
+            head,
+            leaves,
+            checkpoint_every: options.checkpoint_every.filter(|n| *n > 0),
+            last_checkpoint,
+            poisoned: false,
+        })
+    }
+
+    /// Number of receipts in the log.
+    pub fn len(&self) -> u64 {
+        self.leaves.len() as u64
+    }
+
+    /// Whether the log holds no receipt.
+    pub fn is_empty(&self) -> bool {
+        self.leaves.is_empty()
+    }
+
+    /// Merkle leaf hashes of all receipts, in order.
+    pub fn leaves(&self) -> &[Hash] {
+        &self.leaves
+    }
+
+    /// The checkpoint origin of this log.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// Appends one receipt, fsynced before returning.
+    pub fn append(&mut self, draft: Draft) -> Result<Appended, LogError> {
+        let mut out = self.append_batch(vec![draft])?;
+        out.pop().ok_or(LogError::Poisoned)
+    }
+
+    /// Appends receipts as one group commit: one write and one fsync for the batch.
+    /// Statements are chained in order; signatures are computed in parallel.
+    pub fn append_batch(&mut self, drafts: Vec<Draft>) -> Result<Vec<Appended>, LogError> {
+        if self.poisoned {
+            return Err(LogError::Poisoned);
+        }
+        for draft in &drafts {
+            check_draft(draft)?;
+        }
+        let mut head = self.head;
+        let mut payloads = Vec::with_capacity(drafts.len());
+        for draft in drafts {
+            let (seq, parent) = match head {
+                None => (0, Parent::Genesis),
+                Some((seq, digest)) => (seq + 1, Parent::Receipt(digest)),
+            };
+            let receipt = Receipt {
+                seq,
+                kind: draft.kind,
+                time: draft.time,
+                network: self.network.clone(),
+                actor: self.signer.id(),
+                subject: draft.subject,
+                parent,
+                body: draft.body,
+            };
+            let payload = to_canonical(&receipt.to_value())?;
+            let digest = DigestSet::of(&payload);
+            head = Some((seq, digest));
+            payloads.push((seq, digest, payload));
+        }
+        let signer = &self.signer;
+        let lines: Vec<Vec<u8>> = map_chunks(&payloads, 64, |(_, _, payload)| {
+            let sig = signer.sign(&pae(PAYLOAD_TYPE, payload));
+            encode_envelope(payload, &signer.id(), &sig)
+        });
+        let mut buffer = Vec::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
+        let mut appended = Vec::with_capacity(lines.len());
+        for ((seq, digest, _), line) in payloads.iter().zip(&lines) {
+            buffer.extend_from_slice(line);
+            buffer.push(b'\n');
+            appended.push(Appended {
+                seq: *seq,
+                digest: *digest,
+                leaf: leaf_hash(line),
+            });
+        }
+        let written = self
+            .file
+            .write_all(&buffer)
+            .and_then(|()| self.file.sync_data());
+        if let Err(source) = written {
+            self.poisoned = true;
+            return Err(LogError::Io {
+                path: self.path.clone(),
+                source,
+            });
+        }
+        self.head = head;
+        self.leaves.extend(appended.iter().map(|a| a.leaf));
+        if let Some(every) = self.checkpoint_every {
+            if self.len() / every > self.last_checkpoint / every {
+                self.checkpoint()?;
+            }
+        }
+        Ok(appended)
+    }
+
+    /// Signs a checkpoint over the whole log and stores it in `<log>.checkpoints/`.
+    pub fn checkpoint(&mut self) -> Result<(Checkpoint, PathBuf), LogError> {
+        let checkpoint = Checkpoint {
+            origin: self.origin.clone(),
+            size: self.len(),
+            root: root(&self.leaves),
+        };
+        let note = checkpoint.sign(&self.signer);
+        let dir = checkpoints_dir(&self.path);
+        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        let name = note_file_name(checkpoint.size);
+        let tmp = dir.join(format!(".{name}.tmp"));
+        let target = dir.join(name);
+        let mut f = File::create(&tmp).map_err(io(&tmp))?;
+        f.write_all(note.as_bytes()).map_err(io(&tmp))?;
+        f.sync_all().map_err(io(&tmp))?;
+        std::fs::rename(&tmp, &target).map_err(io(&target))?;
+        File::open(&dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io(&dir))?;
+        self.last_checkpoint = checkpoint.size;
+        Ok((checkpoint, target))
+    }
+}
+
+fn sync_parent(path: &Path) -> Result<(), LogError> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    File::open(parent)
+        .and_then(|d| d.sync_all())
+        .map_err(io(parent))
+}
+
+/// Cuts an incomplete final line, under the writer lock, and reports what was cut.
+/// Returns `None` when the log ends cleanly. Call it only after recording the event.
+pub fn repair_torn_tail(path: &Path) -> Result<Option<TornTail>, LogError> {
+    let _lock = acquire_lock(path)?;
+    let bytes = std::fs::read(path).map_err(io(path))?;
+    let (_, torn) = split_lines(&bytes);
+    let Some(tail) = torn else {
+        return Ok(None);
+    };
+    let file = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(io(path))?;
+    file.set_len(tail.offset).map_err(io(path))?;
+    file.sync_all().map_err(io(path))?;
+    Ok(Some(tail))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_reports_torn_tail_with_offset() {
+        let (lines, torn) = split_lines(b"a\nbc\nde");
+        assert_eq!(lines, vec![0..1, 2..4]);
+        let torn = torn.unwrap();
+        assert_eq!(
+            (torn.line, torn.offset, torn.bytes.as_slice()),
+            (3, 5, &b"de"[..])
+        );
+        let (lines, torn) = split_lines(b"a\n\n");
+        assert_eq!(lines, vec![0..1, 2..2]);
+        assert!(torn.is_none());
+    }
+}

@@ -1,0 +1,348 @@
+//! RFC 9162 Merkle tree over receipt lines, with inclusion and consistency proofs.
+//!
+//! Hash: SHA-256. Leaf hash: `SHA-256(0x00 || line)` where `line` is the log line
+//! without its newline. Node hash: `SHA-256(0x01 || left || right)`. The root of
+//! the empty tree is `SHA-256("")`.
+
+use sha2::{Digest, Sha256};
+
+/// A 32-byte SHA-256 tree hash.
+pub type Hash = [u8; 32];
+
+/// The hash of a leaf (a log line without its newline).
+pub fn leaf_hash(line: &[u8]) -> Hash {
+    let mut h = Sha256::new();
+    h.update([0u8]);
+    h.update(line);
+    h.finalize().into()
+}
+
+/// The hash of an interior node.
+pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
+    let mut h = Sha256::new();
+    h.update([1u8]);
+    h.update(left);
+    h.update(right);
+    h.finalize().into()
+}
+
+/// Largest power of two strictly smaller than `n` (`n >= 2`).
+fn split(n: usize) -> usize {
+    let mut k = 1;
+    while k << 1 < n {
+        k <<= 1;
+    }
+    k
+}
+
+/// The Merkle tree hash (RFC 9162 MTH) of the given leaf hashes.
+pub fn root(leaves: &[Hash]) -> Hash {
+    match leaves.len() {
+        0 => Sha256::digest([]).into(),
+        1 => leaves[0],
+        n => {
+            let k = split(n);
+            node_hash(&root(&leaves[..k]), &root(&leaves[k..]))
+        }
+    }
+}
+
+/// Proof that one leaf is in a tree of a given size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InclusionProof {
+    /// Zero-based index of the leaf (equals the receipt's seq in a sound log).
+    pub leaf_index: u64,
+    /// Size of the tree the proof is for.
+    pub tree_size: u64,
+    /// Sibling hashes from the leaf up to the root (RFC 9162 PATH).
+    pub path: Vec<Hash>,
+}
+
+/// Proof that a tree of `old_size` is a prefix of a tree of `new_size`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsistencyProof {
+    /// Size of the older tree.
+    pub old_size: u64,
+    /// Size of the newer tree.
+    pub new_size: u64,
+    /// RFC 9162 PROOF nodes.
+    pub path: Vec<Hash>,
+}
+
+/// A proof could not be produced or did not verify.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProofError {
+    /// The requested index or sizes do not fit the tree.
+    #[error("{0}")]
+    OutOfRange(String),
+    /// The proof has the wrong number of nodes for the sizes it claims.
+    #[error("proof has a wrong number of nodes for the claimed sizes")]
+    WrongLength,
+    /// The recomputed root differs from the expected one.
+    #[error("recomputed root {computed} differs from expected root {expected}")]
+    RootMismatch {
+        /// Hex of the expected root.
+        expected: String,
+        /// Hex of the recomputed root.
+        computed: String,
+    },
+}
+
+/// The inclusion proof for leaf `index` in the tree over `leaves`.
+pub fn inclusion_proof(leaves: &[Hash], index: u64) -> Result<InclusionProof, ProofError> {
+    let size = leaves.len() as u64;
+    if index >= size {
+        return Err(ProofError::OutOfRange(format!(
+            "leaf index {index} is not in a tree of size {size}"
+        )));
+    }
+    let mut path = Vec::new();
+    path_into(&mut path, index as usize, leaves);
+    Ok(InclusionProof {
+        leaf_index: index,
+        tree_size: size,
+        path,
+    })
+}
+
+fn path_into(out: &mut Vec<Hash>, m: usize, leaves: &[Hash]) {
+    let n = leaves.len();
+    if n <= 1 {
+        return;
+    }
+    let k = split(n);
+    if m < k {
+        path_into(out, m, &leaves[..k]);
+        out.push(root(&leaves[k..]));
+    } else {
+        path_into(out, m - k, &leaves[k..]);
+        out.push(root(&leaves[..k]));
+    }
+}
+
+/// The consistency proof between the first `old_size` leaves and all of `leaves`.
+pub fn consistency_proof(leaves: &[Hash], old_size: u64) -> Result<ConsistencyProof, ProofError> {
+    let new_size = leaves.len() as u64;
+    if old_size > new_size {
+        return Err(ProofError::OutOfRange(format!(
+            "old size {old_size} is larger than new size {new_size}"
+        )));
+    }
+    let mut path = Vec::new();
+    if old_size > 0 && old_size < new_size {
+        subproof(&mut path, old_size as usize, leaves, true);
+    }
+    Ok(ConsistencyProof {
+        old_size,
+        new_size,
+        path,
+    })
+}
+
+fn subproof(out: &mut Vec<Hash>, m: usize, leaves: &[Hash], complete: bool) {
+    let n = leaves.len();
+    if m == n {
+        if !complete {
+            out.push(root(leaves));
+        }
+        return;
+    }
+    let k = split(n);
+    if m <= k {
+        subproof(out, m, &leaves[..k], complete);
+        out.push(root(&leaves[k..]));
+    } else {
+        subproof(out, m - k, &leaves[k..], false);
+        out.push(root(&leaves[..k]));
+    }
+}
+
+fn mismatch(expected: &Hash, computed: &Hash) -> ProofError {
+    ProofError::RootMismatch {
+        expected: hex::encode(expected),
+        computed: hex::encode(computed),
+    }
+}
+
+/// Verifies that `leaf` is at `proof.leaf_index` in the tree with root `root`.
+pub fn verify_inclusion(
+    leaf: &Hash,
+    proof: &InclusionProof,
+    root: &Hash,
+) -> Result<(), ProofError> {
+    if proof.leaf_index >= proof.tree_size {
+        return Err(ProofError::OutOfRange(format!(
+            "leaf index {} is not in a tree of size {}",
+            proof.leaf_index, proof.tree_size
+        )));
+    }
+    let mut f = proof.leaf_index;
+    let mut s = proof.tree_size - 1;
+    let mut r = *leaf;
+    for p in &proof.path {
+        if s == 0 {
+            return Err(ProofError::WrongLength);
+        }
+        if f & 1 == 1 || f == s {
+            r = node_hash(p, &r);
+            if f & 1 == 0 {
+                while f & 1 == 0 && f != 0 {
+                    f >>= 1;
+                    s >>= 1;
+                }
+            }
+        } else {
+            r = node_hash(&r, p);
+        }
+        f >>= 1;
+        s >>= 1;
+    }
+    if s != 0 {
+        return Err(ProofError::WrongLength);
+    }
+    if &r != root {
+        return Err(mismatch(root, &r));
+    }
+    Ok(())
+}
+
+/// Verifies that the tree with `old_root` is a prefix of the tree with `new_root`.
+pub fn verify_consistency(
+    old_root: &Hash,
+    new_root: &Hash,
+    proof: &ConsistencyProof,
+) -> Result<(), ProofError> {
+    let (m, n) = (proof.old_size, proof.new_size);
+    if m > n {
+        return Err(ProofError::OutOfRange(format!(
+            "old size {m} is larger than new size {n}"
+        )));
+    }
+    if m == 0 || m == n {
+        if !proof.path.is_empty() {
+            return Err(ProofError::WrongLength);
+        }
+        if m == n && old_root != new_root {
+            return Err(mismatch(old_root, new_root));
+        }
+        return Ok(());
+    }
+    let mut path: Vec<Hash> = Vec::with_capacity(proof.path.len() + 1);
+    if m.is_power_of_two() {
+        path.push(*old_root);
+    }
+    path.extend_from_slice(&proof.path);
+    let Some((first, rest)) = path.split_first() else {
+        return Err(ProofError::WrongLength);
+    };
+    let mut f = m - 1;
+    let mut s = n - 1;
+    while f & 1 == 1 {
+        f >>= 1;
+        s >>= 1;
+    }
+    let mut fr = *first;
+    let mut sr = *first;
+    for c in rest {
+        if s == 0 {
+            return Err(ProofError::WrongLength);
+        }
+        if f & 1 == 1 || f == s {
+            fr = node_hash(c, &fr);
+            sr = node_hash(c, &sr);
+            if f & 1 == 0 {
+                while f & 1 == 0 && f != 0 {
+                    f >>= 1;
+                    s >>= 1;
+                }
+            }
+        } else {
+            sr = node_hash(&sr, c);
+        }
+        f >>= 1;
+        s >>= 1;
+    }
+    if s != 0 {
+        return Err(ProofError::WrongLength);
+    }
+    if &fr != old_root {
+        return Err(mismatch(old_root, &fr));
+    }
+    if &sr != new_root {
+        return Err(mismatch(new_root, &sr));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn leaves(n: usize) -> Vec<Hash> {
+        (0..n)
+            .map(|i| leaf_hash(i.to_string().as_bytes()))
+            .collect()
+    }
+
+    #[test]
+    fn small_trees_by_hand() {
+        let l = leaves(3);
+        assert_eq!(root(&l), node_hash(&node_hash(&l[0], &l[1]), &l[2]));
+        assert_eq!(
+            hex::encode(root(&[])),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        let p = inclusion_proof(&l, 2).unwrap();
+        assert_eq!(p.path, vec![node_hash(&l[0], &l[1])]);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn inclusion_holds_and_detects_tampering(n in 1usize..300, pick in any::<u64>(), flip in any::<u8>()) {
+            let l = leaves(n);
+            let r = root(&l);
+            let i = pick % n as u64;
+            let proof = inclusion_proof(&l, i).unwrap();
+            prop_assert!(verify_inclusion(&l[i as usize], &proof, &r).is_ok());
+            // Another leaf at the same position fails.
+            prop_assert!(verify_inclusion(&leaf_hash(b"other"), &proof, &r).is_err());
+            // A claimed index off by one fails (unless the tree has a single leaf).
+            if n > 1 {
+                let mut wrong = proof.clone();
+                wrong.leaf_index = (i + 1) % n as u64;
+                prop_assert!(verify_inclusion(&l[i as usize], &wrong, &r).is_err());
+            }
+            // A flipped bit in any path node fails.
+            if !proof.path.is_empty() {
+                let mut bad = proof.clone();
+                let at = usize::from(flip) % bad.path.len();
+                bad.path[at][0] ^= 1;
+                prop_assert!(verify_inclusion(&l[i as usize], &bad, &r).is_err());
+            }
+        }
+
+        #[test]
+        fn consistency_holds_and_detects_rewrites(n in 1usize..300, pick in any::<u64>(), victim in any::<u64>()) {
+            let l = leaves(n);
+            let m = (pick % (n as u64 + 1)) as usize;
+            let proof = consistency_proof(&l, m as u64).unwrap();
+            let old_root = root(&l[..m]);
+            let new_root = root(&l);
+            prop_assert!(verify_consistency(&old_root, &new_root, &proof).is_ok());
+            // Rewriting history inside the old prefix breaks consistency.
+            if m > 0 {
+                let mut rewritten = l.clone();
+                rewritten[(victim % m as u64) as usize] = leaf_hash(b"rewritten");
+                let forged_new = root(&rewritten);
+                prop_assert!(verify_consistency(&old_root, &forged_new, &proof).is_err());
+                if m < n {
+                    let forged_proof = consistency_proof(&rewritten, m as u64).unwrap();
+                    prop_assert!(verify_consistency(&old_root, &forged_new, &forged_proof).is_err());
+                }
+            }
+        }
+    }
+}

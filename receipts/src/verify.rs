@@ -1,0 +1,669 @@
+//! The verifier: reads a whole log and reports every problem with its location.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use ed25519_dalek::{Signature, VerifyingKey};
+
+use crate::checkpoint::Checkpoint;
+use crate::digest::{Algorithm, DigestSet};
+use crate::envelope::{open_line, pae, FormatError, PAYLOAD_TYPE};
+use crate::keys::{KeyId, TrustedKeys};
+use crate::log::split_lines;
+use crate::merkle::{leaf_hash, root, Hash};
+use crate::parallel::{default_threads, map_chunks_with};
+use crate::statement::Parent;
+
+/// One problem found in a log. Line numbers are 1-based.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finding {
+    /// The last line has no newline: an interrupted append.
+    TornTail {
+        /// Line number of the incomplete line.
+        line: usize,
+        /// Byte offset where it starts.
+        offset: u64,
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// A line is not a well-formed canonical receipt.
+    Malformed {
+        /// Line number.
+        line: usize,
+        /// Why.
+        error: FormatError,
+    },
+    /// The signature's key id is not among the trusted keys.
+    UnknownKey {
+        /// Line number.
+        line: usize,
+        /// Sequence number claimed.
+        seq: u64,
+        /// The unknown key id.
+        keyid: KeyId,
+    },
+    /// The signature does not verify: the statement or the signature was modified.
+    BadSignature {
+        /// Line number.
+        line: usize,
+        /// Sequence number claimed.
+        seq: u64,
+        /// The (trusted) key id the signature names.
+        keyid: KeyId,
+    },
+    /// The statement's actor is not the key that signed it.
+    ActorMismatch {
+        /// Line number.
+        line: usize,
+        /// Sequence number claimed.
+        seq: u64,
+        /// The actor in the statement.
+        actor: KeyId,
+        /// The key id of the signature.
+        keyid: KeyId,
+    },
+    /// A receipt names another network than the first receipt of the log.
+    NetworkMismatch {
+        /// Line number.
+        line: usize,
+        /// Sequence number claimed.
+        seq: u64,
+        /// Network of the first receipt.
+        expected: String,
+        /// Network of this receipt.
+        found: String,
+    },
+    /// Sequence 0 without the genesis marker.
+    NotGenesis {
+        /// Line number.
+        line: usize,
+    },
+    /// A receipt other than the first claims to be genesis.
+    UnexpectedGenesis {
+        /// Line number.
+        line: usize,
+        /// Sequence number claimed.
+        seq: u64,
+        /// Line of an earlier genesis receipt, if any.
+        first_line: Option<usize>,
+    },
+    /// The parent link does not match the digests of the previous receipt.
+    ParentMismatch {
+        /// Line number of the receipt whose link is wrong.
+        line: usize,
+        /// Its sequence number.
+        seq: u64,
+        /// Line number of the previous receipt.
+        prev_line: usize,
+        /// Sequence number of the previous receipt.
+        prev_seq: u64,
+        /// Algorithms whose digests differ.
+        algorithms: Vec<Algorithm>,
+        /// Digests of the previous receipt as read.
+        actual: DigestSet,
+        /// Digests claimed by the parent link.
+        claimed: DigestSet,
+    },
+    /// One or more receipts between two lines are absent.
+    Missing {
+        /// Line number of the receipt after the gap.
+        line: usize,
+        /// The sequence number that should have come here.
+        expected_seq: u64,
+        /// The sequence number found.
+        found_seq: u64,
+    },
+    /// The chain is intact but the sequence number is not previous + 1.
+    WrongSequence {
+        /// Line number.
+        line: usize,
+        /// Expected sequence number.
+        expected_seq: u64,
+        /// Sequence number found.
+        found_seq: u64,
+    },
+    /// A line repeats an earlier line byte for byte.
+    Duplicate {
+        /// Line number of the repeat.
+        line: usize,
+        /// Its sequence number.
+        seq: u64,
+        /// Line of the first occurrence.
+        first_line: usize,
+    },
+    /// A receipt sits elsewhere than right after its parent.
+    Reordered {
+        /// Line number.
+        line: usize,
+        /// Its sequence number.
+        seq: u64,
+        /// Line where its parent is.
+        parent_line: usize,
+    },
+    /// Two different receipts claim the same parent.
+    Fork {
+        /// Line of the common parent, when present in the log.
+        parent_line: Option<usize>,
+        /// Line of the first child.
+        first_line: usize,
+        /// Line of the second child.
+        second_line: usize,
+    },
+    /// The log is shorter than a trusted checkpoint.
+    Truncated {
+        /// Receipts covered by the checkpoint.
+        checkpoint_size: u64,
+        /// Receipts (complete lines) in the log.
+        log_size: u64,
+    },
+    /// The first `size` lines do not hash to the checkpoint's root.
+    CheckpointRootMismatch {
+        /// Checkpoint size.
+        size: u64,
+        /// Root in the checkpoint.
+        expected: Hash,
+        /// Root recomputed from the log.
+        computed: Hash,
+    },
+}
+
+fn algorithms_text(algorithms: &[Algorithm]) -> String {
+    algorithms
+        .iter()
+        .map(|a| a.to_string())
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Finding::TornTail { line, offset, len } => write!(
+                f,
+                "line {line}: torn tail: {len} bytes at byte offset {offset} without a final newline (interrupted append)"
+            ),
+            Finding::Malformed { line, error } => write!(f, "line {line}: malformed receipt: {error}"),
+            Finding::UnknownKey { line, seq, keyid } => {
+                write!(f, "line {line} (seq {seq}): signed by unknown key {keyid}")
+            }
+            Finding::BadSignature { line, seq, keyid } => write!(
+                f,
+                "line {line} (seq {seq}): signature by key {keyid} does not verify: statement or signature bytes were modified"
+            ),
+            Finding::ActorMismatch { line, seq, actor, keyid } => write!(
+                f,
+                "line {line} (seq {seq}): actor {actor} is not the signing key {keyid}"
+            ),
+            Finding::NetworkMismatch { line, seq, expected, found } => write!(
+                f,
+                "line {line} (seq {seq}): network {found:?} differs from the log's network {expected:?}"
+            ),
+            Finding::NotGenesis { line } => {
+                write!(f, "line {line} (seq 0): seq 0 must have parent \"genesis\"")
+            }
+            Finding::UnexpectedGenesis { line, seq, first_line } => match first_line {
+                Some(first) => write!(
+                    f,
+                    "line {line} (seq {seq}): second genesis receipt (first at line {first})"
+                ),
+                None => write!(f, "line {line} (seq {seq}): only seq 0 may have parent \"genesis\""),
+            },
+            Finding::ParentMismatch {
+                line,
+                seq,
+                prev_line,
+                prev_seq,
+                algorithms,
+                actual,
+                claimed,
+            } => {
+                let verb = if algorithms.len() > 1 { "do" } else { "does" };
+                write!(
+                    f,
+                    "line {line} (seq {seq}): parent {} {verb} not match line {prev_line} (seq {prev_seq}):",
+                    algorithms_text(algorithms)
+                )?;
+                for a in algorithms {
+                    write!(
+                        f,
+                        " {a} claimed {} but line {prev_line} hashes to {};",
+                        hex::encode(claimed.get(*a)),
+                        hex::encode(actual.get(*a))
+                    )?;
+                }
+                write!(f, " receipt at line {prev_line} was modified or replaced")
+            }
+            Finding::Missing { line, expected_seq, found_seq } => {
+                if found_seq.saturating_sub(*expected_seq) <= 1 {
+                    write!(
+                        f,
+                        "line {line} (seq {found_seq}): receipt seq {expected_seq} is missing before it"
+                    )
+                } else {
+                    write!(
+                        f,
+                        "line {line} (seq {found_seq}): receipts seq {expected_seq}..={} are missing before it",
+                        found_seq - 1
+                    )
+                }
+            }
+            Finding::WrongSequence { line, expected_seq, found_seq } => write!(
+                f,
+                "line {line}: wrong sequence number {found_seq}, expected {expected_seq} (chain link intact)"
+            ),
+            Finding::Duplicate { line, seq, first_line } => write!(
+                f,
+                "line {line} (seq {seq}): duplicate of line {first_line}"
+            ),
+            Finding::Reordered { line, seq, parent_line } => write!(
+                f,
+                "line {line} (seq {seq}): out of order: its parent is at line {parent_line}"
+            ),
+            Finding::Fork { parent_line, first_line, second_line } => match parent_line {
+                Some(p) => write!(
+                    f,
+                    "fork: lines {first_line} and {second_line} both claim line {p} as parent"
+                ),
+                None => write!(
+                    f,
+                    "fork: lines {first_line} and {second_line} claim the same parent"
+                ),
+            },
+            Finding::Truncated { checkpoint_size, log_size } => write!(
+                f,
+                "log truncated: checkpoint covers {checkpoint_size} receipts but the log has {log_size}; lines {}..={checkpoint_size} are missing",
+                log_size + 1
+            ),
+            Finding::CheckpointRootMismatch { size, expected, computed } => write!(
+                f,
+                "first {size} lines hash to root {} but the checkpoint says {}: history was rewritten",
+                hex::encode(computed),
+                hex::encode(expected)
+            ),
+        }
+    }
+}
+
+/// How to verify.
+#[derive(Debug, Clone)]
+pub struct VerifyOptions<'a> {
+    /// Keys whose signatures are accepted.
+    pub trusted: &'a TrustedKeys,
+    /// A checkpoint (already signature-checked) the log must be consistent with.
+    pub checkpoint: Option<&'a Checkpoint>,
+    /// Worker threads; 0 means the machine's available parallelism.
+    pub threads: usize,
+    /// Stop listing findings after this many (the count of the rest is kept).
+    pub max_findings: usize,
+}
+
+impl<'a> VerifyOptions<'a> {
+    /// Defaults: all cores, no checkpoint, at most 1000 findings listed.
+    pub fn new(trusted: &'a TrustedKeys) -> Self {
+        Self {
+            trusted,
+            checkpoint: None,
+            threads: 0,
+            max_findings: 1000,
+        }
+    }
+}
+
+/// The last receipt of a sound log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    /// Its sequence number.
+    pub seq: u64,
+    /// Digests of its statement bytes.
+    pub digest: DigestSet,
+}
+
+/// The outcome of verifying a log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// Complete lines read.
+    pub lines: usize,
+    /// Signatures that verified.
+    pub valid_signatures: usize,
+    /// Problems, in log order (checkpoint problems last).
+    pub findings: Vec<Finding>,
+    /// Findings beyond `max_findings` that were counted but not kept.
+    pub omitted: usize,
+    /// The last receipt, when it parsed.
+    pub head: Option<Head>,
+    /// Merkle root over all complete lines.
+    pub root: Hash,
+}
+
+impl Report {
+    /// Whether everything holds.
+    pub fn is_ok(&self) -> bool {
+        self.findings.is_empty() && self.omitted == 0
+    }
+}
+
+struct Entry {
+    seq: u64,
+    parent: Parent,
+    digest: DigestSet,
+    leaf: Hash,
+    network: String,
+    actor: KeyId,
+    keyid: KeyId,
+    signature: Signature,
+    message: Vec<u8>,
+}
+
+fn parse_line(line: &[u8]) -> Result<Entry, FormatError> {
+    let r = open_line(line)?;
+    Ok(Entry {
+        seq: r.receipt.seq,
+        parent: r.receipt.parent,
+        digest: r.digest,
+        leaf: leaf_hash(line),
+        network: r.receipt.network,
+        actor: r.receipt.actor,
+        keyid: r.keyid,
+        signature: r.signature,
+        message: pae(PAYLOAD_TYPE, &r.payload),
+    })
+}
+
+struct Findings {
+    list: Vec<Finding>,
+    omitted: usize,
+    max: usize,
+}
+
+impl Findings {
+    fn push(&mut self, f: Finding) {
+        if self.list.len() < self.max {
+            self.list.push(f);
+        } else {
+            self.omitted += 1;
+        }
+    }
+}
+
+/// Verifies a whole log given as bytes.
+pub fn verify_bytes(bytes: &[u8], options: &VerifyOptions<'_>) -> Report {
+    let threads = if options.threads == 0 {
+        default_threads()
+    } else {
+        options.threads
+    };
+    let (ranges, torn) = split_lines(bytes);
+    let lines: Vec<&[u8]> = ranges.iter().map(|r| &bytes[r.clone()]).collect();
+    let entries: Vec<Result<Entry, FormatError>> =
+        map_chunks_with(&lines, threads, 128, |line| parse_line(line));
+    let mut findings = Findings {
+        list: Vec::new(),
+        omitted: 0,
+        max: options.max_findings.max(1),
+    };
+
+    // Signatures: batch-verify per chunk, falling back to one by one on failure.
+    let to_check: Vec<(usize, &Entry, VerifyingKey)> = entries
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| e.as_ref().ok().map(|e| (i, e)))
+        .filter_map(|(i, e)| options.trusted.get(&e.keyid).map(|k| (i, e, *k)))
+        .collect();
+    let bad = verify_signatures(&to_check, threads);
+    let valid_signatures = to_check.len() - bad.len();
+    let bad: std::collections::HashSet<usize> = bad.into_iter().collect();
+
+    let by_sha: HashMap<[u8; 32], usize> = {
+        let mut m = HashMap::with_capacity(entries.len());
+        for (i, e) in entries.iter().enumerate() {
+            if let Ok(e) = e {
+                m.entry(e.digest.sha256).or_insert(i);
+            }
+        }
+        m
+    };
+    let mut by_leaf: HashMap<Hash, usize> = HashMap::with_capacity(entries.len());
+    let mut children: HashMap<[u8; 32], usize> = HashMap::with_capacity(entries.len());
+    let mut genesis_line: Option<usize> = None;
+    let mut network: Option<&str> = None;
+    let mut prev: Option<(usize, &Entry)> = None;
+
+    for (i, parsed) in entries.iter().enumerate() {
+        let line = i + 1;
+        let e = match parsed {
+            Err(error) => {
+                findings.push(Finding::Malformed {
+                    line,
+                    error: error.clone(),
+                });
+                prev = None;
+                continue;
+            }
+            Ok(e) => e,
+        };
+        if let Some(&first) = by_leaf.get(&e.leaf) {
+            findings.push(Finding::Duplicate {
+                line,
+                seq: e.seq,
+                first_line: first + 1,
+            });
+            prev = Some((i, e));
+            continue;
+        }
+        by_leaf.insert(e.leaf, i);
+        match options.trusted.get(&e.keyid) {
+            None => findings.push(Finding::UnknownKey {
+                line,
+                seq: e.seq,
+                keyid: e.keyid,
+            }),
+            Some(_) if bad.contains(&i) => findings.push(Finding::BadSignature {
+                line,
+                seq: e.seq,
+                keyid: e.keyid,
+            }),
+            Some(_) => {}
+        }
+        if e.actor != e.keyid {
+            findings.push(Finding::ActorMismatch {
+                line,
+                seq: e.seq,
+                actor: e.actor,
+                keyid: e.keyid,
+            });
+        }
+        match network {
+            None => network = Some(&e.network),
+            Some(n) if n != e.network => findings.push(Finding::NetworkMismatch {
+                line,
+                seq: e.seq,
+                expected: n.to_owned(),
+                found: e.network.clone(),
+            }),
+            Some(_) => {}
+        }
+        check_link(
+            i,
+            e,
+            prev,
+            &entries,
+            &by_sha,
+            &mut children,
+            &mut genesis_line,
+            &mut findings,
+        );
+        prev = Some((i, e));
+    }
+    if let Some(t) = torn {
+        findings.push(Finding::TornTail {
+            line: t.line,
+            offset: t.offset,
+            len: t.bytes.len(),
+        });
+    }
+    let leaves: Vec<Hash> = entries
+        .iter()
+        .zip(&lines)
+        .map(|(e, l)| match e {
+            Ok(e) => e.leaf,
+            Err(_) => leaf_hash(l),
+        })
+        .collect();
+    if let Some(cp) = options.checkpoint {
+        if cp.size > leaves.len() as u64 {
+            findings.push(Finding::Truncated {
+                checkpoint_size: cp.size,
+                log_size: leaves.len() as u64,
+            });
+        } else {
+            let computed = root(&leaves[..cp.size as usize]);
+            if computed != cp.root {
+                findings.push(Finding::CheckpointRootMismatch {
+                    size: cp.size,
+                    expected: cp.root,
+                    computed,
+                });
+            }
+        }
+    }
+    let head = match entries.last() {
+        Some(Ok(e)) => Some(Head {
+            seq: e.seq,
+            digest: e.digest,
+        }),
+        _ => None,
+    };
+    Report {
+        lines: lines.len(),
+        valid_signatures,
+        findings: findings.list,
+        omitted: findings.omitted,
+        head,
+        root: root(&leaves),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_link(
+    i: usize,
+    e: &Entry,
+    prev: Option<(usize, &Entry)>,
+    entries: &[Result<Entry, FormatError>],
+    by_sha: &HashMap<[u8; 32], usize>,
+    children: &mut HashMap<[u8; 32], usize>,
+    genesis_line: &mut Option<usize>,
+    findings: &mut Findings,
+) {
+    let line = i + 1;
+    let d = match e.parent {
+        Parent::Genesis => {
+            if e.seq != 0 || genesis_line.is_some() {
+                findings.push(Finding::UnexpectedGenesis {
+                    line,
+                    seq: e.seq,
+                    first_line: genesis_line.map(|g| g + 1),
+                });
+            }
+            genesis_line.get_or_insert(i);
+            return;
+        }
+        Parent::Receipt(d) => d,
+    };
+    if e.seq == 0 {
+        findings.push(Finding::NotGenesis { line });
+    }
+    let parent_at = by_sha
+        .get(&d.sha256)
+        .copied()
+        .filter(|&j| matches!(&entries[j], Ok(p) if p.digest == d));
+    if let Some(&first) = children.get(&d.sha256) {
+        findings.push(Finding::Fork {
+            parent_line: parent_at.map(|j| j + 1),
+            first_line: first + 1,
+            second_line: line,
+        });
+        return;
+    }
+    children.insert(d.sha256, i);
+    if let Some((pi, p)) = prev {
+        if p.digest == d {
+            if e.seq != p.seq + 1 {
+                findings.push(Finding::WrongSequence {
+                    line,
+                    expected_seq: p.seq + 1,
+                    found_seq: e.seq,
+                });
+            }
+            return;
+        }
+        let algorithms = p.digest.mismatches(&d);
+        if algorithms.len() == 1 {
+            findings.push(Finding::ParentMismatch {
+                line,
+                seq: e.seq,
+                prev_line: pi + 1,
+                prev_seq: p.seq,
+                algorithms,
+                actual: p.digest,
+                claimed: d,
+            });
+            return;
+        }
+        if let Some(j) = parent_at {
+            findings.push(Finding::Reordered {
+                line,
+                seq: e.seq,
+                parent_line: j + 1,
+            });
+        } else if e.seq > p.seq + 1 {
+            findings.push(Finding::Missing {
+                line,
+                expected_seq: p.seq + 1,
+                found_seq: e.seq,
+            });
+        } else {
+            findings.push(Finding::ParentMismatch {
+                line,
+                seq: e.seq,
+                prev_line: pi + 1,
+                prev_seq: p.seq,
+                algorithms,
+                actual: p.digest,
+                claimed: d,
+            });
+        }
+    } else if let Some(j) = parent_at {
+        findings.push(Finding::Reordered {
+            line,
+            seq: e.seq,
+            parent_line: j + 1,
+        });
+    } else if i == 0 {
+        findings.push(Finding::Missing {
+            line,
+            expected_seq: 0,
+            found_seq: e.seq,
+        });
+    }
+    // Otherwise the previous line is malformed and already reported.
+}
+
+/// Indices (into the entry list) whose signatures fail.
+fn verify_signatures(items: &[(usize, &Entry, VerifyingKey)], threads: usize) -> Vec<usize> {
+    const BATCH: usize = 512;
+    let batches: Vec<&[(usize, &Entry, VerifyingKey)]> = items.chunks(BATCH).collect();
+    let results = map_chunks_with(&batches, threads, 1, |batch| {
+        let messages: Vec<&[u8]> = batch.iter().map(|(_, e, _)| e.message.as_slice()).collect();
+        let signatures: Vec<Signature> = batch.iter().map(|(_, e, _)| e.signature).collect();
+        let keys: Vec<VerifyingKey> = batch.iter().map(|(_, _, k)| *k).collect();
+        if ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok() {
+            return Vec::new();
+        }
+        batch
+            .iter()
+            .filter(|(_, e, k)| k.verify_strict(&e.message, &e.signature).is_err())
+            .map(|(i, _, _)| *i)
+            .collect()
+    });
+    results.into_iter().flatten().collect()
+}
