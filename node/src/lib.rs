@@ -1,1 +1,21 @@
 //! The node runtime: wires the consensus and ledger cores to networking, storage and RPC.
+//!
+//! Modules, each usable and tested on its own:
+//! - [`config`] and [`home`]: the node home (`config.toml`, `genesis.json`, node key, data);
+//! - [`keys`]: the ed25519 node identity;
+//! - [`p2p`]: libp2p networking (gossip, block sync, peer discipline);
+//! - [`storage`]: the durable redb database;
+//! - [`mempool`]: the bounded, nonce-ordered transaction pool;
+//! - [`rpc`]: the HTTP/JSON API and Prometheus metrics;
+//! - [`runtime`]: what `netwright-node run` starts.
+
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod home;
+pub mod keys;
+pub mod mempool;
+pub mod p2p;
+pub mod rpc;
+pub mod runtime;
+pub mod storage;

@@ -1,0 +1,331 @@
+//! The HTTP/JSON API (axum): status, blocks, validators, accounts, transaction submission,
+//! health and Prometheus metrics.
+//!
+//! Handlers only translate HTTP to calls on a [`NodeView`], which the runtime implements; this
+//! keeps the API testable with a fake view. Errors are JSON `{"error": reason}` with a status code
+//! that fits: 400 bad input, 404 unknown, 409 duplicate, 413 body too large, 503 not available,
+//! 504 commit wait timed out, 500 internal.
+
+mod metrics;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+pub use metrics::{NodeMetrics, VoteKind};
+
+/// Status of the node, served by `GET /status`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StatusView {
+    /// Node name from the configuration.
+    pub moniker: String,
+    /// Chain id from genesis.
+    pub chain_id: String,
+    /// This node's peer id.
+    pub peer_id: String,
+    /// Last committed height (0 before the first block).
+    pub height: u64,
+    /// Hash of the last committed block, hex (empty before the first block).
+    pub latest_hash: String,
+    /// Time of the last committed block, RFC 3339 (empty if unknown).
+    pub latest_time: String,
+    /// Current consensus round, if consensus runs.
+    pub round: Option<u32>,
+    /// Whether the node is syncing blocks to catch up.
+    pub catching_up: bool,
+    /// Connected peers.
+    pub peers: u64,
+    /// This node as a validator, if it is one: free-form object from the ledger.
+    pub validator: Option<Value>,
+    /// Whether the consensus engine is wired and running.
+    pub consensus: bool,
+}
+
+/// Health, served by `GET /health` (503 when not healthy).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthView {
+    /// Whether the node considers itself healthy.
+    pub healthy: bool,
+    /// Human-readable details.
+    pub detail: String,
+}
+
+/// Result of a transaction submission.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmitOutcome {
+    /// Transaction hash, hex.
+    pub hash: String,
+    /// Height it was committed at (only with `?wait=commit`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<u64>,
+}
+
+/// Errors a [`NodeView`] reports; each maps to one HTTP status.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ViewError {
+    /// The request is malformed or the transaction is invalid (400).
+    #[error("{0}")]
+    BadRequest(String),
+    /// The thing asked for does not exist (404).
+    #[error("{0}")]
+    NotFound(String),
+    /// The transaction is already known (409).
+    #[error("{0}")]
+    Conflict(String),
+    /// The node cannot serve this now (503): mempool full, component not running, ...
+    #[error("{0}")]
+    Unavailable(String),
+    /// Waiting for the commit took too long (504).
+    #[error("{0}")]
+    Timeout(String),
+    /// Something broke inside the node (500).
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl ViewError {
+    fn status(&self) -> StatusCode {
+        match self {
+            ViewError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ViewError::NotFound(_) => StatusCode::NOT_FOUND,
+            ViewError::Conflict(_) => StatusCode::CONFLICT,
+            ViewError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ViewError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            ViewError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// What the RPC needs from the node. Values are JSON so that the ledger's and consensus'
+/// types (which implement `Serialize`) are served as they are.
+pub trait NodeView: Send + Sync + 'static {
+    /// Current status.
+    fn status(&self) -> StatusView;
+    /// Health.
+    fn health(&self) -> HealthView;
+    /// The committed block at `height`, with its commit certificate.
+    fn block(&self, height: u64) -> Result<Value, ViewError>;
+    /// The current validator set.
+    fn validators(&self) -> Result<Value, ViewError>;
+    /// The account at `address`.
+    fn account(&self, address: &str) -> Result<Value, ViewError>;
+    /// Admits an encoded transaction into the mempool; returns its hash, hex.
+    fn submit_tx(&self, tx: Vec<u8>) -> Result<String, ViewError>;
+    /// Resolves when the transaction `hash` is committed, with its height. The RPC bounds the
+    /// wait with its own timeout.
+    fn wait_commit(&self, hash: String) -> impl Future<Output = Result<u64, ViewError>> + Send;
+}
+
+/// RPC settings.
+#[derive(Clone, Copy, Debug)]
+pub struct RpcLimits {
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    /// Longest `?wait=commit`.
+    pub commit_wait: Duration,
+}
+
+struct AppState<V> {
+    view: Arc<V>,
+    metrics: Arc<NodeMetrics>,
+    limits: RpcLimits,
+}
+
+impl<V> Clone for AppState<V> {
+    fn clone(&self) -> Self {
+        Self {
+            view: self.view.clone(),
+            metrics: self.metrics.clone(),
+            limits: self.limits,
+        }
+    }
+}
+
+struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({ "error": self.1 }))).into_response()
+    }
+}
+
+impl From<ViewError> for ApiError {
+    fn from(e: ViewError) -> Self {
+        ApiError(e.status(), e.to_string())
+    }
+}
+
+/// The router with all routes, over `view`.
+pub fn router<V: NodeView>(view: Arc<V>, metrics: Arc<NodeMetrics>, limits: RpcLimits) -> Router {
+    let state = AppState {
+        view,
+        metrics,
+        limits,
+    };
+    Router::new()
+        .route("/status", get(status::<V>))
+        .route("/health", get(health::<V>))
+        .route("/blocks/{height}", get(block::<V>))
+        .route("/validators", get(validators::<V>))
+        .route("/accounts/{addr}", get(account::<V>))
+        .route("/txs", post(submit::<V>))
+        .route("/metrics", get(metrics_text::<V>))
+        .fallback(|| async { ApiError(StatusCode::NOT_FOUND, "no such route".into()) })
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .with_state(state)
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Binds `addr` (port 0 picks a free port) and returns the listener and its bound address.
+pub async fn bind(addr: SocketAddr) -> std::io::Result<(tokio::net::TcpListener, SocketAddr)> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    Ok((listener, local))
+}
+
+async fn status<V: NodeView>(State(s): State<AppState<V>>) -> Json<StatusView> {
+    Json(s.view.status())
+}
+
+async fn health<V: NodeView>(State(s): State<AppState<V>>) -> Response {
+    let h = s.view.health();
+    let code = if h.healthy {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, Json(h)).into_response()
+}
+
+async fn block<V: NodeView>(
+    State(s): State<AppState<V>>,
+    Path(height): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let height: u64 = height.parse().map_err(|_| {
+        ApiError(
+            StatusCode::BAD_REQUEST,
+            format!("height `{height}` is not a non-negative integer"),
+        )
+    })?;
+    Ok(Json(s.view.block(height)?))
+}
+
+async fn validators<V: NodeView>(State(s): State<AppState<V>>) -> Result<Json<Value>, ApiError> {
+    Ok(Json(s.view.validators()?))
+}
+
+async fn account<V: NodeView>(
+    State(s): State<AppState<V>>,
+    Path(addr): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(s.view.account(&addr)?))
+}
+
+/// Query of `POST /txs`.
+#[derive(Debug, Deserialize)]
+struct SubmitQuery {
+    wait: Option<String>,
+}
+
+/// Body of `POST /txs`: the encoded transaction, hex.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubmitBody {
+    tx: String,
+}
+
+async fn submit<V: NodeView>(
+    State(s): State<AppState<V>>,
+    Query(query): Query<SubmitQuery>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let wait_commit = match query.wait.as_deref() {
+        None | Some("none") => false,
+        Some("commit") => true,
+        Some(other) => {
+            return Err(ApiError(
+                StatusCode::BAD_REQUEST,
+                format!("query `wait`: value `{other}`: expected `commit` or `none`"),
+            ))
+        }
+    };
+    let body = body.map_err(|e| {
+        let status = e.status();
+        let reason = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            format!(
+                "request body exceeds the limit of {} bytes",
+                s.limits.max_body_bytes
+            )
+        } else {
+            e.body_text()
+        };
+        ApiError(status, reason)
+    })?;
+    let parsed: SubmitBody = serde_json::from_slice(&body).map_err(|e| {
+        ApiError(
+            StatusCode::BAD_REQUEST,
+            format!("body: expected {{\"tx\": \"<hex>\"}}: {e}"),
+        )
+    })?;
+    let tx = hex::decode(parsed.tx.trim())
+        .map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("field `tx`: not hex: {e}")))?;
+    let hash = s.view.submit_tx(tx)?;
+    if !wait_commit {
+        return Ok((
+            StatusCode::ACCEPTED,
+            Json(SubmitOutcome { hash, height: None }),
+        )
+            .into_response());
+    }
+    let waited = tokio::time::timeout(s.limits.commit_wait, s.view.wait_commit(hash.clone())).await;
+    match waited {
+        Ok(Ok(height)) => Ok((
+            StatusCode::OK,
+            Json(SubmitOutcome {
+                hash,
+                height: Some(height),
+            }),
+        )
+            .into_response()),
+        Ok(Err(e)) => Err(e.into()),
+        Err(_) => Err(ApiError(
+            StatusCode::GATEWAY_TIMEOUT,
+            format!(
+                "transaction {hash} was accepted but not committed within {} ms",
+                s.limits.commit_wait.as_millis()
+            ),
+        )),
+    }
+}
+
+async fn metrics_text<V: NodeView>(State(s): State<AppState<V>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        s.metrics.render(),
+    )
+        .into_response()
+}
