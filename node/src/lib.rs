@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod driver;
 pub mod home;
 pub mod keys;
 pub mod mempool;

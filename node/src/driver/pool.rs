@@ -1,0 +1,266 @@
+//! The ledger's transactions in the node's generic mempool: admission after the ledger's
+//! checks (signatures verified as one batch), and the clean-up after each commit.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use netwright_ledger::{decode_tx, Address, CheckedTx, Hash, Ledger, TxError, MAX_TX_BYTES};
+
+use super::io::{Ignored, Verdict};
+use crate::mempool::{AddError, Limits, Mempool, PoolTx};
+
+/// A transaction admitted by the ledger, as the mempool holds it.
+#[derive(Clone, Debug)]
+pub struct PooledTx {
+    bytes: Arc<[u8]>,
+    hash: Hash,
+    sender: Address,
+    nonce: u64,
+}
+
+impl PooledTx {
+    /// The encoded transaction.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl PoolTx for PooledTx {
+    type Hash = Hash;
+    type Sender = Address;
+    fn hash(&self) -> Hash {
+        self.hash
+    }
+    fn sender(&self) -> Address {
+        self.sender
+    }
+    fn nonce(&self) -> u64 {
+        self.nonce
+    }
+    fn size(&self) -> usize {
+        self.bytes.len()
+    }
+}
+
+/// The ledger already verified every signature (as a batch) before a transaction reaches the
+/// pool, so the pool's own checker accepts all.
+fn verified(txs: &[PooledTx]) -> Vec<Result<(), String>> {
+    vec![Ok(()); txs.len()]
+}
+
+/// The mempool with the ledger's admission rules.
+#[derive(Debug)]
+pub struct TxPool {
+    pool: Mempool<PooledTx>,
+}
+
+impl TxPool {
+    /// An empty pool.
+    pub fn new(limits: Limits) -> Self {
+        TxPool {
+            pool: Mempool::new(limits),
+        }
+    }
+
+    /// Transactions held.
+    pub fn len(&self) -> usize {
+        self.pool.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.pool.is_empty()
+    }
+
+    /// Bytes held.
+    pub fn bytes(&self) -> usize {
+        self.pool.bytes()
+    }
+
+    /// Checks `txs` against the committed `ledger` (signatures as one batch) and admits the
+    /// valid ones. Returns one verdict per transaction.
+    pub fn admit(&mut self, ledger: &Ledger, txs: &[Vec<u8>]) -> Vec<Verdict> {
+        let mut verdicts: Vec<Option<Verdict>> = vec![None; txs.len()];
+        let mut to_check = Vec::new();
+        let mut positions = Vec::new();
+        for (i, tx) in txs.iter().enumerate() {
+            if tx.len() > MAX_TX_BYTES {
+                verdicts[i] = Some(Verdict::Rejected(format!(
+                    "tx: {} bytes exceeds the limit of {MAX_TX_BYTES}",
+                    tx.len()
+                )));
+            } else if self.pool.contains(&Hash::of(tx)) {
+                verdicts[i] = Some(Verdict::Ignored(Ignored::Duplicate));
+            } else {
+                positions.push(i);
+                to_check.push(tx);
+            }
+        }
+        let checked = ledger.check_txs(&to_check);
+        for ((i, tx), result) in positions.into_iter().zip(to_check).zip(checked) {
+            verdicts[i] = Some(match result {
+                Ok(c) => self.insert(tx, c),
+                Err(e) => tx_error_verdict(&e),
+            });
+        }
+        verdicts
+            .into_iter()
+            .map(|v| v.unwrap_or(Verdict::Ignored(Ignored::NotNow("not checked".into()))))
+            .collect()
+    }
+
+    fn insert(&mut self, bytes: &[u8], c: CheckedTx) -> Verdict {
+        // Tell the pool the committed nonce first, so it never proposes across a nonce gap.
+        self.pool.update_committed([(c.sender, c.next_nonce)]);
+        let tx = PooledTx {
+            bytes: Arc::from(bytes),
+            hash: c.hash,
+            sender: c.sender,
+            nonce: c.nonce,
+        };
+        match self.pool.add(tx, &verified) {
+            Ok(_) => Verdict::Accepted,
+            Err(AddError::Duplicate) => Verdict::Ignored(Ignored::Duplicate),
+            Err(e @ (AddError::Full | AddError::SenderFull { .. })) => {
+                Verdict::Ignored(Ignored::Full(e.to_string()))
+            }
+            Err(e @ AddError::TooLarge { .. }) => Verdict::Rejected(format!("tx: {e}")),
+            Err(e) => Verdict::Ignored(Ignored::NotNow(e.to_string())),
+        }
+    }
+
+    /// Transactions for a proposal: consecutive nonces per sender, within the bounds.
+    pub fn reap(&self, max_txs: usize, max_bytes: usize) -> Vec<Vec<u8>> {
+        self.pool
+            .reap(max_txs, max_bytes)
+            .into_iter()
+            .map(|t| t.bytes.to_vec())
+            .collect()
+    }
+
+    /// After a block committed on `ledger`: drops the block's transactions and those of the
+    /// same senders whose nonce is now used, then re-checks the senders' remaining
+    /// transactions against the new state (their balance went down) and drops the failures.
+    /// Returns how many transactions left the pool.
+    pub fn after_commit(&mut self, ledger: &Ledger, block_txs: &[Vec<u8>]) -> usize {
+        let before = self.pool.len();
+        let mut senders = BTreeSet::new();
+        for tx in block_txs {
+            match self.pool.remove(&Hash::of(tx)) {
+                Some(p) => {
+                    senders.insert(p.sender);
+                }
+                None => {
+                    if let Ok(d) = decode_tx(tx) {
+                        senders.insert(d.tx.sender());
+                    }
+                }
+            }
+        }
+        self.pool
+            .update_committed(senders.iter().map(|s| (*s, ledger.account(s).nonce)));
+        let rest: Vec<PooledTx> = senders
+            .iter()
+            .flat_map(|s| self.pool.sender_txs(s).into_iter().cloned())
+            .collect();
+        if !rest.is_empty() {
+            let bytes: Vec<&[u8]> = rest.iter().map(|t| t.bytes()).collect();
+            for (tx, verdict) in rest.iter().zip(ledger.check_txs(&bytes)) {
+                if verdict.is_err() {
+                    self.pool.remove(&tx.hash);
+                }
+            }
+        }
+        before - self.pool.len()
+    }
+}
+
+/// Verdict on a transaction the ledger refused: encoding, signature and chain errors are the
+/// sender's fault; the others depend on state that may have moved (a race with a commit).
+fn tx_error_verdict(e: &TxError) -> Verdict {
+    match e.code() {
+        1..=3 => Verdict::Rejected(format!("tx: {e}")),
+        _ => Verdict::Ignored(Ignored::NotNow(format!("tx: {e}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::driver::testkit;
+
+    fn limits() -> Limits {
+        Limits {
+            max_txs: 100,
+            max_bytes: 1 << 20,
+            max_per_sender: 10,
+        }
+    }
+
+    #[test]
+    fn admission_verdicts() {
+        let g = testkit::genesis(&[1], &[(9, 1000)]);
+        let ledger = Ledger::from_genesis(&g).unwrap();
+        let mut pool = TxPool::new(limits());
+        let good = testkit::transfer(&g, 9, 0, 3, 10);
+        let mut bad_sig = good.clone();
+        let last = bad_sig.len() - 1;
+        bad_sig[last] ^= 1;
+        let broke = testkit::transfer(&g, 4, 0, 3, 10); // seed 4 has no funds
+        let v = pool.admit(
+            &ledger,
+            &[
+                good.clone(),
+                bad_sig,
+                vec![1, 2, 3],
+                broke,
+                vec![0; MAX_TX_BYTES + 1],
+            ],
+        );
+        assert_eq!(v[0], Verdict::Accepted);
+        assert!(
+            matches!(&v[1], Verdict::Rejected(r) if r.contains("signature")),
+            "{v:?}"
+        );
+        assert!(matches!(&v[2], Verdict::Rejected(_)));
+        assert!(
+            matches!(&v[3], Verdict::Ignored(Ignored::NotNow(_))),
+            "{v:?}"
+        );
+        assert!(matches!(&v[4], Verdict::Rejected(r) if r.contains("exceeds")));
+        assert_eq!(
+            pool.admit(&ledger, &[good])[0],
+            Verdict::Ignored(Ignored::Duplicate)
+        );
+        assert_eq!(pool.len(), 1);
+    }
+
+    #[test]
+    fn commit_drops_included_and_now_unaffordable_transactions() {
+        let g = testkit::genesis(&[1], &[(9, 1000)]);
+        let mut ledger = Ledger::from_genesis(&g).unwrap();
+        let mut pool = TxPool::new(limits());
+        let a = testkit::transfer(&g, 9, 0, 3, 600);
+        let b = testkit::transfer(&g, 9, 1, 3, 600); // affordable alone, not after `a`
+        let v = pool.admit(&ledger, &[a.clone(), b]);
+        assert_eq!(v, vec![Verdict::Accepted, Verdict::Accepted]);
+        assert_eq!(pool.reap(10, 1 << 20).len(), 2);
+        ledger
+            .apply_block(1, g.genesis_time_ms + 1, std::slice::from_ref(&a))
+            .unwrap();
+        assert_eq!(pool.after_commit(&ledger, &[a]), 2);
+        assert!(pool.is_empty());
+    }
+
+    #[test]
+    fn gap_in_nonces_is_not_proposed() {
+        let g = testkit::genesis(&[1], &[(9, 1000)]);
+        let ledger = Ledger::from_genesis(&g).unwrap();
+        let mut pool = TxPool::new(limits());
+        let later = testkit::transfer(&g, 9, 1, 3, 10);
+        assert_eq!(pool.admit(&ledger, &[later]), vec![Verdict::Accepted]);
+        assert!(pool.reap(10, 1 << 20).is_empty(), "nonce 0 is missing");
+        pool.admit(&ledger, &[testkit::transfer(&g, 9, 0, 3, 10)]);
+        assert_eq!(pool.reap(10, 1 << 20).len(), 2);
+    }
+}
