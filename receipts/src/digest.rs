@@ -68,16 +68,39 @@ pub fn sha256(bytes: &[u8]) -> [u8; 32] {
 
 /// Parses exactly 64 lowercase hexadecimal characters into 32 bytes.
 pub fn parse_hex32(text: &str) -> Option<[u8; 32]> {
-    if text.len() != 64
-        || !text
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
+    parse_hex32_bytes(text.as_bytes())
+}
+
+/// Value of each byte as a lowercase hex digit, or `0xff` for any other byte.
+const HEX_VALUE: [u8; 256] = {
+    let mut table = [0xffu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
+
+/// Parses exactly 64 lowercase hexadecimal characters (as bytes) into 32 bytes.
+pub fn parse_hex32_bytes(text: &[u8]) -> Option<[u8; 32]> {
+    if text.len() != 64 {
         return None;
     }
     let mut out = [0u8; 32];
-    hex::decode_to_slice(text, &mut out).ok()?;
-    Some(out)
+    let mut bad = 0u8;
+    for (byte, pair) in out.iter_mut().zip(text.chunks_exact(2)) {
+        let hi = HEX_VALUE[usize::from(pair[0])];
+        let lo = HEX_VALUE[usize::from(pair[1])];
+        bad |= (hi | lo) & 0xf0;
+        *byte = (hi << 4) | (lo & 0x0f);
+    }
+    (bad == 0).then_some(out)
 }
 
 #[cfg(test)]
@@ -112,5 +135,18 @@ mod tests {
         assert_eq!(parse_hex32(&h), Some([0xab; 32]));
         assert_eq!(parse_hex32(&h.to_uppercase()), None);
         assert_eq!(parse_hex32(&h[..62]), None);
+        let all: String = (0..=255u8).map(|b| format!("{b:02x}")).collect();
+        for chunk in all.as_bytes().chunks(64) {
+            let text = std::str::from_utf8(chunk).unwrap();
+            assert_eq!(
+                parse_hex32(text).unwrap().to_vec(),
+                hex::decode(text).unwrap()
+            );
+        }
+        for bad in [b'g', b'G', b'A', b'F', b'/', b':', b'`', b' ', 0x80, 0xff] {
+            let mut t = h.clone().into_bytes();
+            t[17] = bad;
+            assert_eq!(parse_hex32_bytes(&t), None, "{bad:#x}");
+        }
     }
 }

@@ -17,24 +17,48 @@ use crate::statement::{Receipt, StatementError};
 /// DSSE payload type of receipt statements.
 pub const PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
 
-const HEAD: &[u8] = b"{\"payload\":\"";
-const MIDDLE: &[u8] =
+/// Envelope line up to the payload.
+pub(crate) const HEAD: &[u8] = b"{\"payload\":\"";
+/// Envelope line between the payload and the key id.
+pub(crate) const MIDDLE: &[u8] =
     b"\",\"payloadType\":\"application/vnd.in-toto+json\",\"signatures\":[{\"keyid\":\"";
-const SIG_FIELD: &[u8] = b"\",\"sig\":\"";
-const TAIL: &[u8] = b"\"}]}";
+/// Envelope line between the key id and the signature.
+pub(crate) const SIG_FIELD: &[u8] = b"\",\"sig\":\"";
+/// Envelope line after the signature.
+pub(crate) const TAIL: &[u8] = b"\"}]}";
 
 /// DSSE pre-authentication encoding: `DSSEv1 SP len(type) SP type SP len(body) SP body`.
 pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(payload.len() + payload_type.len() + 32);
+    write_pae_header(&mut out, payload_type, payload.len());
+    out.extend_from_slice(payload);
+    out
+}
+
+/// Appends the PAE header (everything before the body) for a body of `body_len` bytes.
+pub fn write_pae_header(out: &mut Vec<u8>, payload_type: &str, body_len: usize) {
     out.extend_from_slice(b"DSSEv1 ");
-    out.extend_from_slice(payload_type.len().to_string().as_bytes());
+    write_decimal(out, payload_type.len());
     out.push(b' ');
     out.extend_from_slice(payload_type.as_bytes());
     out.push(b' ');
-    out.extend_from_slice(payload.len().to_string().as_bytes());
+    write_decimal(out, body_len);
     out.push(b' ');
-    out.extend_from_slice(payload);
-    out
+}
+
+fn write_decimal(out: &mut Vec<u8>, value: usize) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = value;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 /// A log line that could not be read as a receipt envelope.
@@ -87,7 +111,7 @@ pub struct SignedReceipt {
 
 /// Canonicalizes and signs `receipt`, producing its log line.
 pub fn seal(receipt: Receipt, signer: &Signer) -> Result<SignedReceipt, CanonicalError> {
-    let payload = to_canonical(&receipt.to_value())?;
+    let payload = receipt.canonical_bytes()?;
     let signature = signer.sign(&pae(PAYLOAD_TYPE, &payload));
     let keyid = signer.id();
     let line = encode_envelope(&payload, &keyid, &signature);
@@ -103,17 +127,34 @@ pub fn seal(receipt: Receipt, signer: &Signer) -> Result<SignedReceipt, Canonica
 
 /// Builds the canonical envelope line for a payload and its signature.
 pub fn encode_envelope(payload: &[u8], keyid: &KeyId, signature: &Signature) -> Vec<u8> {
-    let payload_b64 = STANDARD.encode(payload);
-    let sig_b64 = STANDARD.encode(signature.to_bytes());
-    let mut line = Vec::with_capacity(HEAD.len() + payload_b64.len() + 250);
-    line.extend_from_slice(HEAD);
-    line.extend_from_slice(payload_b64.as_bytes());
-    line.extend_from_slice(MIDDLE);
-    line.extend_from_slice(keyid.to_string().as_bytes());
-    line.extend_from_slice(SIG_FIELD);
-    line.extend_from_slice(sig_b64.as_bytes());
-    line.extend_from_slice(TAIL);
+    let mut line = Vec::with_capacity(envelope_len(payload.len()));
+    write_envelope(&mut line, payload, &keyid.to_string(), signature);
     line
+}
+
+/// Length in bytes of the envelope line for a payload of `payload_len` bytes.
+pub fn envelope_len(payload_len: usize) -> usize {
+    HEAD.len() + payload_len.div_ceil(3) * 4 + MIDDLE.len() + 64 + SIG_FIELD.len() + 88 + TAIL.len()
+}
+
+/// Appends the canonical envelope line (without newline) to `out`; `keyid_hex`
+/// is the key id's 64-character hex form.
+pub fn write_envelope(out: &mut Vec<u8>, payload: &[u8], keyid_hex: &str, signature: &Signature) {
+    out.extend_from_slice(HEAD);
+    append_base64(out, payload);
+    out.extend_from_slice(MIDDLE);
+    out.extend_from_slice(keyid_hex.as_bytes());
+    out.extend_from_slice(SIG_FIELD);
+    append_base64(out, &signature.to_bytes());
+    out.extend_from_slice(TAIL);
+}
+
+fn append_base64(out: &mut Vec<u8>, bytes: &[u8]) {
+    let start = out.len();
+    out.resize(start + bytes.len().div_ceil(3) * 4, 0);
+    // The slice has exactly the padded encoded length, so this cannot fail.
+    let written = STANDARD.encode_slice(bytes, &mut out[start..]).unwrap_or(0);
+    out.truncate(start + written);
 }
 
 fn is_b64(b: u8) -> bool {
@@ -203,7 +244,10 @@ fn diagnose(line: &[u8]) -> FormatError {
 }
 
 /// Reads one log line: envelope and statement, both required canonical.
-/// The signature is decoded but not verified.
+/// The signature is decoded but not verified. This is the reference reader: it
+/// builds a JSON tree, re-serializes it and names what is wrong; the verifier
+/// reads lines with the faster [`crate::scan::read_line`] and asks this function
+/// only about the lines that one does not accept.
 pub fn open_line(line: &[u8]) -> Result<SignedReceipt, FormatError> {
     let Some((payload_b64, keyid_hex, sig_b64)) = split_template(line) else {
         return Err(diagnose(line));

@@ -6,7 +6,9 @@
 //! UTF-16 code units of their names, no insignificant whitespace, strings escaped
 //! exactly as ECMAScript `JSON.stringify` does.
 
-use serde_json::Value;
+use std::cmp::Ordering;
+
+use serde_json::{Map, Value};
 
 /// Largest integer magnitude a receipt may carry (I-JSON / IEEE 754 safe range).
 pub const MAX_SAFE_INTEGER: u64 = 9_007_199_254_740_991;
@@ -29,7 +31,8 @@ impl CanonicalError {
         }
     }
 
-    fn within(mut self, segment: &str) -> Self {
+    /// Prefixes the pointer with one more segment (the member or index containing it).
+    pub(crate) fn within(mut self, segment: &str) -> Self {
         let escaped = segment.replace('~', "~0").replace('/', "~1");
         self.pointer = format!("/{escaped}{}", self.pointer);
         self
@@ -41,6 +44,12 @@ pub fn to_canonical(value: &Value) -> Result<Vec<u8>, CanonicalError> {
     let mut out = Vec::with_capacity(512);
     write_value(&mut out, value)?;
     Ok(out)
+}
+
+/// Checks that every number inside the members of `map` is an integer in the safe range.
+pub fn check_map_numbers(map: &Map<String, Value>) -> Result<(), CanonicalError> {
+    map.iter()
+        .try_for_each(|(k, v)| check_numbers(v).map_err(|e| e.within(k)))
 }
 
 /// Checks that every number inside `value` is an integer in the safe range.
@@ -97,28 +106,76 @@ fn write_value(out: &mut Vec<u8>, value: &Value) -> Result<(), CanonicalError> {
             }
             out.push(b']');
         }
-        Value::Object(map) => {
-            let mut members: Vec<(&String, &Value)> = map.iter().collect();
-            members.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
-            out.push(b'{');
-            for (i, (name, item)) in members.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_string(out, name);
-                out.push(b':');
-                write_value(out, item).map_err(|e| e.within(name))?;
-            }
-            out.push(b'}');
-        }
+        Value::Object(map) => write_map(out, map)?,
     }
     Ok(())
 }
 
-fn write_string(out: &mut Vec<u8>, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
+/// Appends the canonical form of a JSON object given as a map.
+pub fn write_map(out: &mut Vec<u8>, map: &Map<String, Value>) -> Result<(), CanonicalError> {
+    let mut members: Vec<(&String, &Value)> = map.iter().collect();
+    // Maps usually iterate in UTF-8 order, which equals UTF-16 order unless names
+    // mix U+E000..U+FFFF with supplementary characters: sort only when needed.
+    let utf16 = |a: &str, b: &str| a.encode_utf16().cmp(b.encode_utf16());
+    if !members.is_sorted_by(|a, b| utf16(a.0, b.0) != Ordering::Greater) {
+        members.sort_by(|a, b| utf16(a.0, b.0));
+    }
+    out.push(b'{');
+    for (i, (name, item)) in members.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_string(out, name);
+        out.push(b':');
+        write_value(out, item).map_err(|e| e.within(name))?;
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+/// Appends a canonical non-negative integer; `pointer` names it in the error.
+pub(crate) fn write_u64(
+    out: &mut Vec<u8>,
+    value: u64,
+    pointer: &str,
+) -> Result<(), CanonicalError> {
+    if value > MAX_SAFE_INTEGER {
+        return Err(CanonicalError {
+            pointer: pointer.to_owned(),
+            reason: format!("integer {value} is outside the safe range ±{MAX_SAFE_INTEGER}"),
+        });
+    }
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = value;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+    Ok(())
+}
+
+/// Appends `s` as a canonical JSON string (with its quotes).
+pub(crate) fn write_string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
-    for &byte in s.as_bytes() {
+    write_string_content(out, s);
+    out.push(b'"');
+}
+
+/// Appends the escaped characters of `s` without the surrounding quotes.
+pub(crate) fn write_string_content(out: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let bytes = s.as_bytes();
+    if !bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.extend_from_slice(bytes);
+        return;
+    }
+    for &byte in bytes {
         match byte {
             b'"' => out.extend_from_slice(b"\\\""),
             b'\\' => out.extend_from_slice(b"\\\\"),
@@ -135,7 +192,275 @@ fn write_string(out: &mut Vec<u8>, s: &str) {
             _ => out.push(byte),
         }
     }
-    out.push(b'"');
+}
+
+/// Deepest nesting of arrays and objects [`is_canonical`] follows. Deeper documents
+/// are rejected by it; callers with a fallback parser leave them to that parser.
+pub const MAX_FAST_DEPTH: usize = 64;
+
+/// Whether `bytes` is, in one pass and without building a tree, a JSON document
+/// in the canonical form of this module: RFC 8785 with safe integers only, no
+/// duplicate member names, nesting at most [`MAX_FAST_DEPTH`]. When it returns
+/// `true`, parsing `bytes` and calling [`to_canonical`] gives `bytes` back.
+pub fn is_canonical(bytes: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return false;
+    };
+    let mut r = Reader::new(text);
+    r.value(0).is_some() && r.at_end()
+}
+
+/// A cursor over UTF-8 text that accepts canonical JSON only. Every method returns
+/// `None` (leaving the position unspecified) when the text there is not canonical.
+pub(crate) struct Reader<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    /// A reader at the start of `text`.
+    pub(crate) fn new(text: &'a str) -> Self {
+        Self {
+            text,
+            bytes: text.as_bytes(),
+            pos: 0,
+        }
+    }
+
+    /// Whether all input has been consumed.
+    pub(crate) fn at_end(&self) -> bool {
+        self.pos == self.bytes.len()
+    }
+
+    /// The next byte, not consumed.
+    pub(crate) fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    /// Consumes exactly `expected`.
+    pub(crate) fn lit(&mut self, expected: &[u8]) -> Option<()> {
+        let rest = self.bytes.get(self.pos..)?;
+        if rest.starts_with(expected) {
+            self.pos += expected.len();
+            Some(())
+        } else {
+            None
+        }
+    }
+
+    /// Consumes the next `len` bytes.
+    pub(crate) fn take(&mut self, len: usize) -> Option<&'a [u8]> {
+        let taken = self.bytes.get(self.pos..self.pos.checked_add(len)?)?;
+        self.pos += len;
+        Some(taken)
+    }
+
+    /// The text between `from` and the current position.
+    pub(crate) fn since(&self, from: usize) -> Option<&'a str> {
+        self.text.get(from..self.pos)
+    }
+
+    /// The current byte offset.
+    pub(crate) fn pos(&self) -> usize {
+        self.pos
+    }
+
+    /// Consumes a string without escapes or control characters and returns its content.
+    pub(crate) fn plain_string(&mut self) -> Option<&'a str> {
+        self.lit(b"\"")?;
+        let start = self.pos;
+        let len = self.bytes[start..]
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+        if self.bytes[start + len] != b'"' {
+            return None;
+        }
+        self.pos = start + len + 1;
+        self.text.get(start..start + len)
+    }
+
+    /// Consumes any canonical value; `depth` is the nesting of its container.
+    pub(crate) fn value(&mut self, depth: usize) -> Option<()> {
+        match self.peek()? {
+            b'{' => self.object(depth + 1),
+            b'[' => self.array(depth + 1),
+            b'"' => self.string().map(|_| ()),
+            b't' => self.lit(b"true"),
+            b'f' => self.lit(b"false"),
+            b'n' => self.lit(b"null"),
+            b'-' | b'0'..=b'9' => self.integer().map(|_| ()),
+            _ => None,
+        }
+    }
+
+    /// Consumes a canonical object at nesting `depth` (1 for a top-level object).
+    pub(crate) fn object(&mut self, depth: usize) -> Option<()> {
+        if depth > MAX_FAST_DEPTH {
+            return None;
+        }
+        self.lit(b"{")?;
+        if self.peek()? == b'}' {
+            self.pos += 1;
+            return Some(());
+        }
+        let mut previous: Option<&str> = None;
+        loop {
+            let name = self.string()?;
+            if let Some(p) = previous {
+                if name_order(p, name) != Ordering::Less {
+                    return None;
+                }
+            }
+            previous = Some(name);
+            self.lit(b":")?;
+            self.value(depth)?;
+            match self.peek()? {
+                b',' => self.pos += 1,
+                b'}' => {
+                    self.pos += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    fn array(&mut self, depth: usize) -> Option<()> {
+        if depth > MAX_FAST_DEPTH {
+            return None;
+        }
+        self.lit(b"[")?;
+        if self.peek()? == b']' {
+            self.pos += 1;
+            return Some(());
+        }
+        loop {
+            self.value(depth)?;
+            match self.peek()? {
+                b',' => self.pos += 1,
+                b']' => {
+                    self.pos += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// Consumes a canonically escaped string and returns its raw (escaped) content.
+    fn string(&mut self) -> Option<&'a str> {
+        self.lit(b"\"")?;
+        let start = self.pos;
+        loop {
+            let b = *self.bytes.get(self.pos)?;
+            match b {
+                b'"' => {
+                    let content = self.text.get(start..self.pos)?;
+                    self.pos += 1;
+                    return Some(content);
+                }
+                b'\\' => {
+                    let escape = *self.bytes.get(self.pos + 1)?;
+                    match escape {
+                        b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => self.pos += 2,
+                        b'u' => {
+                            let code = control_escape(self.bytes.get(self.pos + 2..self.pos + 6)?)?;
+                            if matches!(code, 0x08 | 0x09 | 0x0a | 0x0c | 0x0d) {
+                                return None;
+                            }
+                            self.pos += 6;
+                        }
+                        _ => return None,
+                    }
+                }
+                0x00..=0x1f => return None,
+                _ => self.pos += 1,
+            }
+        }
+    }
+
+    /// Consumes a canonical integer in the safe range.
+    pub(crate) fn integer(&mut self) -> Option<i64> {
+        let negative = self.peek()? == b'-';
+        if negative {
+            self.pos += 1;
+        }
+        let start = self.pos;
+        let first = self.peek()?;
+        if first == b'0' {
+            self.pos += 1;
+            // `-0` is not canonical; `0` must not be followed by more digits.
+            return (!negative && !self.peek().is_some_and(|b| b.is_ascii_digit())).then_some(0);
+        }
+        if !(b'1'..=b'9').contains(&first) {
+            return None;
+        }
+        let mut value: u64 = 0;
+        while let Some(d) = self.peek().filter(u8::is_ascii_digit) {
+            if self.pos - start >= 16 {
+                return None;
+            }
+            value = value * 10 + u64::from(d - b'0');
+            self.pos += 1;
+        }
+        if value > MAX_SAFE_INTEGER {
+            return None;
+        }
+        let value = i64::try_from(value).ok()?;
+        Some(if negative { -value } else { value })
+    }
+}
+
+/// Reads the four hex digits of a `\u` escape that canonical JSON may contain:
+/// `00` followed by two lowercase hex digits of a control character.
+fn control_escape(hex: &[u8]) -> Option<u8> {
+    let digit = |b: u8| match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        _ => None,
+    };
+    if hex[0] != b'0' || hex[1] != b'0' || hex[2] > b'1' {
+        return None;
+    }
+    Some(digit(hex[2])? << 4 | digit(hex[3])?)
+}
+
+/// Orders two raw (escaped, canonical) member names as RFC 8785 does: by the
+/// UTF-16 code units of the names they denote.
+fn name_order(a: &str, b: &str) -> Ordering {
+    let simple = |s: &str| s.bytes().all(|c| c.is_ascii() && c != b'\\');
+    if simple(a) && simple(b) {
+        return a.as_bytes().cmp(b.as_bytes());
+    }
+    unescape(a).encode_utf16().cmp(unescape(b).encode_utf16())
+}
+
+/// Decodes the escapes a canonical string may contain (see [`Reader::string`]).
+fn unescape(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('b') => out.push('\u{8}'),
+            Some('f') => out.push('\u{c}'),
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some('t') => out.push('\t'),
+            Some('u') => {
+                let hex: String = chars.by_ref().take(4).collect();
+                let code = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32);
+                out.extend(code);
+            }
+            Some(other) => out.push(other),
+            None => {}
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -164,6 +489,32 @@ mod tests {
             canon(v),
             "\"q\\\"b\\\\\\b\\t\\n\\f\\r\\u0001\\u001f/é\u{2028}\""
         );
+    }
+
+    #[test]
+    fn validator_accepts_canonical_output_only() {
+        let v = json!({"\u{e000}": 1, "\u{10000}": [-3, "a\u{1}\n"], "b": {}, "a": [null, true]});
+        assert!(is_canonical(&to_canonical(&v).unwrap()));
+        for bad in [
+            &b"{\"b\":1,\"a\":2}"[..],
+            b"{\"a\":1,\"a\":1}",
+            b"[1, 2]",
+            b"-0",
+            b"1.0",
+            b"9007199254740992",
+            b"\"\\u0041\"",
+            b"\"\\/\"",
+            b"\"\x01\"",
+            b"{\"\xe0\x80\":1}",
+        ] {
+            assert!(!is_canonical(bad), "{}", String::from_utf8_lossy(bad));
+        }
+        let mut deep = Value::from(0);
+        for _ in 0..=MAX_FAST_DEPTH {
+            deep = Value::Array(vec![deep]);
+        }
+        assert!(is_canonical(&to_canonical(&deep[0]).unwrap()));
+        assert!(!is_canonical(&to_canonical(&deep).unwrap()));
     }
 
     #[test]

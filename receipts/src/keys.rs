@@ -10,7 +10,11 @@ use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
+use std::sync::Arc;
+
+use ed25519_dalek::hazmat::{raw_sign, ExpandedSecretKey};
+use ed25519_dalek::{Signature, SigningKey, VerifyingKey};
+use sha2::Sha512;
 
 use crate::digest::{parse_hex32, sha256};
 
@@ -43,6 +47,10 @@ impl fmt::Display for KeyId {
 #[derive(Clone)]
 pub struct Signer {
     key: SigningKey,
+    /// The RFC 8032 expansion of the seed (scalar and nonce prefix), derived once
+    /// instead of on every signature.
+    expanded: Arc<ExpandedSecretKey>,
+    public: VerifyingKey,
     id: KeyId,
 }
 
@@ -55,16 +63,23 @@ impl fmt::Debug for Signer {
 impl Signer {
     /// A signer from a 32-byte RFC 8032 seed.
     pub fn from_seed(seed: &[u8; 32]) -> Self {
-        let key = SigningKey::from_bytes(seed);
-        let id = KeyId::of(&key.verifying_key());
-        Self { key, id }
+        Self::from_key(SigningKey::from_bytes(seed))
     }
 
     /// A fresh signer from the operating system's random source.
     pub fn generate() -> Self {
-        let key = SigningKey::generate(&mut rand::rngs::OsRng);
-        let id = KeyId::of(&key.verifying_key());
-        Self { key, id }
+        Self::from_key(SigningKey::generate(&mut rand::rngs::OsRng))
+    }
+
+    fn from_key(key: SigningKey) -> Self {
+        let expanded = Arc::new(ExpandedSecretKey::from(key.as_bytes()));
+        let public = key.verifying_key();
+        Self {
+            id: KeyId::of(&public),
+            key,
+            expanded,
+            public,
+        }
     }
 
     /// The key id.
@@ -74,12 +89,12 @@ impl Signer {
 
     /// The public half.
     pub fn verifying_key(&self) -> VerifyingKey {
-        self.key.verifying_key()
+        self.public
     }
 
     /// Signs `message` (RFC 8032 Ed25519, pure).
     pub fn sign(&self, message: &[u8]) -> Signature {
-        self.key.sign(message)
+        raw_sign::<Sha512>(&self.expanded, message, &self.public)
     }
 
     fn seed(&self) -> [u8; 32] {
@@ -344,6 +359,22 @@ mod tests {
         std::fs::write(&path, "ed25519-public zz\n").unwrap();
         let err = load_verifying_key(&path).unwrap_err();
         assert!(err.to_string().contains("64 lowercase hex"), "{err}");
+    }
+
+    #[test]
+    fn signs_exactly_as_the_signing_key_does() {
+        use ed25519_dalek::Signer as _;
+        let seed = [5u8; 32];
+        let signer = Signer::from_seed(&seed);
+        let key = SigningKey::from_bytes(&seed);
+        for len in [0usize, 1, 63, 64, 65, 900] {
+            let message = vec![len as u8; len];
+            assert_eq!(signer.sign(&message), key.sign(&message));
+            assert!(signer
+                .verifying_key()
+                .verify_strict(&message, &signer.sign(&message))
+                .is_ok());
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! writer, covered by an RFC 9162 Merkle tree and signed checkpoints. The format is
 //! specified in `docs/receipts.md`.
 
+mod batch;
 pub mod checkpoint;
 pub mod digest;
 pub mod envelope;
@@ -14,6 +15,7 @@ pub mod keys;
 pub mod log;
 pub mod merkle;
 pub mod parallel;
+pub mod scan;
 pub mod statement;
 pub mod stop;
 pub mod time;

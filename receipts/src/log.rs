@@ -8,14 +8,17 @@ use std::io::{Read, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use crate::batch::{chain_and_sign, SignedBatch, SIGN_CHUNK};
 use crate::checkpoint::{check_origin, checkpoints_dir, latest_note, note_file_name, Checkpoint};
 use crate::digest::DigestSet;
-use crate::envelope::{encode_envelope, open_line, pae, FormatError, PAYLOAD_TYPE};
-use crate::jcs::{to_canonical, CanonicalError};
+use crate::envelope::{open_line, FormatError};
+use crate::jcs::CanonicalError;
 use crate::keys::Signer;
 use crate::merkle::{leaf_hash, root, Hash};
-use crate::parallel::map_chunks;
-use crate::statement::{check_draft, check_network, Draft, Parent, Receipt, StatementError};
+use crate::parallel::{default_threads, map_chunks_dynamic};
+use crate::statement::{
+    check_draft, check_network, Draft, Parent, StatementError, StatementFields, StatementParts,
+};
 
 /// An incomplete final line: bytes after the last newline.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,11 +35,9 @@ pub struct TornTail {
 pub fn split_lines(bytes: &[u8]) -> (Vec<Range<usize>>, Option<TornTail>) {
     let mut lines = Vec::new();
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        if b == b'\n' {
-            lines.push(start..i);
-            start = i + 1;
-        }
+    for i in memchr::memchr_iter(b'\n', bytes) {
+        lines.push(start..i);
+        start = i + 1;
     }
     let torn = (start < bytes.len()).then(|| TornTail {
         line: lines.len() + 1,
@@ -277,55 +278,58 @@ impl LogWriter {
     }
 
     /// Appends receipts as one group commit: one write and one fsync for the batch.
-    /// Statements are chained in order; signatures are computed in parallel.
+    ///
+    /// Statements are serialized in parallel (everything but the parent link),
+    /// then chained in order (the only sequential step: splice in the parent,
+    /// hash) while the other threads sign the statements already chained.
     pub fn append_batch(&mut self, drafts: Vec<Draft>) -> Result<Vec<Appended>, LogError> {
         if self.poisoned {
             return Err(LogError::Poisoned);
         }
-        for draft in &drafts {
-            check_draft(draft)?;
-        }
-        let mut head = self.head;
-        let mut payloads = Vec::with_capacity(drafts.len());
-        for draft in drafts {
-            let (seq, parent) = match head {
-                None => (0, Parent::Genesis),
-                Some((seq, digest)) => (seq + 1, Parent::Receipt(digest)),
-            };
-            let receipt = Receipt {
-                seq,
-                kind: draft.kind,
-                time: draft.time,
-                network: self.network.clone(),
-                actor: self.signer.id(),
-                subject: draft.subject,
-                parent,
-                body: draft.body,
-            };
-            let payload = to_canonical(&receipt.to_value())?;
-            let digest = DigestSet::of(&payload);
-            head = Some((seq, digest));
-            payloads.push((seq, digest, payload));
-        }
-        let signer = &self.signer;
-        let lines: Vec<Vec<u8>> = map_chunks(&payloads, 64, |(_, _, payload)| {
-            let sig = signer.sign(&pae(PAYLOAD_TYPE, payload));
-            encode_envelope(payload, &signer.id(), &sig)
-        });
-        let mut buffer = Vec::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
-        let mut appended = Vec::with_capacity(lines.len());
-        for ((seq, digest, _), line) in payloads.iter().zip(&lines) {
-            buffer.extend_from_slice(line);
-            buffer.push(b'\n');
-            appended.push(Appended {
-                seq: *seq,
-                digest: *digest,
-                leaf: leaf_hash(line),
-            });
-        }
+        let threads = default_threads();
+        let first_seq = self.head.map_or(0, |(seq, _)| seq + 1);
+        let actor = self.signer.id();
+        let network = self.network.as_str();
+        let parts: Vec<Result<StatementParts, LogError>> =
+            map_chunks_dynamic(&drafts, threads, SIGN_CHUNK, |start, part| {
+                part.iter()
+                    .enumerate()
+                    .map(|(k, draft)| {
+                        check_draft(draft)?;
+                        Ok(StatementParts::new(StatementFields {
+                            seq: first_seq + (start + k) as u64,
+                            kind: &draft.kind,
+                            time: &draft.time,
+                            network,
+                            actor: &actor,
+                            subject: &draft.subject,
+                            body: &draft.body,
+                        })?)
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .into_iter()
+            .flatten()
+            .collect();
+        let parts = parts.into_iter().collect::<Result<Vec<_>, _>>()?;
+        let parent = match self.head {
+            None => Parent::Genesis,
+            Some((_, digest)) => Parent::Receipt(digest),
+        };
+        let SignedBatch { bytes, receipts } = chain_and_sign(&parts, parent, &self.signer, threads);
+        drop(parts);
+        let appended: Vec<Appended> = receipts
+            .into_iter()
+            .enumerate()
+            .map(|(k, (digest, leaf))| Appended {
+                seq: first_seq + k as u64,
+                digest,
+                leaf,
+            })
+            .collect();
         let written = self
             .file
-            .write_all(&buffer)
+            .write_all(&bytes)
             .and_then(|()| self.file.sync_data());
         if let Err(source) = written {
             self.poisoned = true;
@@ -334,7 +338,9 @@ impl LogWriter {
                 source,
             });
         }
-        self.head = head;
+        if let Some(last) = appended.last() {
+            self.head = Some((last.seq, last.digest));
+        }
         self.leaves.extend(appended.iter().map(|a| a.leaf));
         if let Some(every) = self.checkpoint_every {
             if self.len() / every > self.last_checkpoint / every {

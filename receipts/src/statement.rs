@@ -5,7 +5,10 @@ use std::fmt;
 use serde_json::{json, Map, Value};
 
 use crate::digest::{parse_hex32, DigestSet};
-use crate::jcs::{check_numbers, MAX_SAFE_INTEGER};
+use crate::jcs::{
+    check_map_numbers, write_map, write_string, write_string_content, write_u64, CanonicalError,
+    MAX_SAFE_INTEGER,
+};
 use crate::keys::KeyId;
 use crate::time::Timestamp;
 
@@ -48,15 +51,7 @@ impl Kind {
             "stop" => Kind::Stop,
             "checkpoint" => Kind::Checkpoint,
             other => {
-                let b = other.as_bytes();
-                let ok = !b.is_empty()
-                    && b.len() <= 32
-                    && b[0].is_ascii_lowercase()
-                    && b.iter()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-');
-                if !ok {
-                    return Err(format!("kind {other:?} must match [a-z][a-z0-9-]{{0,31}}"));
-                }
+                check_kind(other)?;
                 Kind::Other(other.to_owned())
             }
         })
@@ -151,6 +146,21 @@ fn err(field: &str, reason: impl Into<String>) -> StatementError {
     }
 }
 
+/// Validates a kind name: `[a-z][a-z0-9-]{0,31}` (the named kinds all match it).
+pub fn check_kind(name: &str) -> Result<(), String> {
+    let b = name.as_bytes();
+    let ok = !b.is_empty()
+        && b.len() <= 32
+        && b[0].is_ascii_lowercase()
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("kind {name:?} must match [a-z][a-z0-9-]{{0,31}}"))
+    }
+}
+
 /// Validates a network name: 1 to 253 characters of `[a-z0-9.-]`.
 pub fn check_network(name: &str) -> Result<(), String> {
     if name.is_empty()
@@ -166,7 +176,8 @@ pub fn check_network(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn check_git_commit(commit: &str) -> Result<(), String> {
+/// Validates a Git commit id: 40 or 64 lowercase hex characters.
+pub fn check_git_commit(commit: &str) -> Result<(), String> {
     let ok = (commit.len() == 40 || commit.len() == 64)
         && commit
             .bytes()
@@ -185,8 +196,114 @@ pub fn check_draft(draft: &Draft) -> Result<(), StatementError> {
     if let Some(commit) = &draft.subject.git_commit {
         check_git_commit(commit).map_err(|r| err("/predicate/subject/gitCommit", r))?;
     }
-    check_numbers(&Value::Object(draft.body.clone()))
+    check_map_numbers(&draft.body)
         .map_err(|e| err(&format!("/predicate/body{}", e.pointer), e.reason))
+}
+
+/// Everything of a statement but its parent, borrowed: what a writer knows about
+/// a receipt before it is chained.
+#[derive(Debug, Clone, Copy)]
+pub struct StatementFields<'a> {
+    /// `predicate.seq`.
+    pub seq: u64,
+    /// `predicate.kind`.
+    pub kind: &'a Kind,
+    /// `predicate.time`.
+    pub time: &'a Timestamp,
+    /// `predicate.network`.
+    pub network: &'a str,
+    /// `predicate.actor`.
+    pub actor: &'a KeyId,
+    /// `predicate.subject`.
+    pub subject: &'a Subject,
+    /// `predicate.body`.
+    pub body: &'a Map<String, Value>,
+}
+
+/// The canonical statement bytes with a gap where the parent goes: built in
+/// parallel for a batch, then chained in order with [`StatementParts::write_with_parent`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementParts {
+    bytes: Vec<u8>,
+    gap: usize,
+}
+
+impl StatementParts {
+    /// Serializes the fields canonically (RFC 8785) around the parent gap. Errors
+    /// name the offending value by JSON Pointer, as [`crate::jcs::to_canonical`] does.
+    pub fn new(f: StatementFields<'_>) -> Result<Self, CanonicalError> {
+        let mut out = Vec::with_capacity(768);
+        out.extend_from_slice(b"{\"_type\":");
+        write_string(&mut out, STATEMENT_TYPE);
+        out.extend_from_slice(b",\"predicate\":{\"actor\":\"");
+        out.extend_from_slice(hex::encode(f.actor.0).as_bytes());
+        out.extend_from_slice(b"\",\"body\":");
+        write_map(&mut out, f.body).map_err(|e| e.within("body").within("predicate"))?;
+        out.extend_from_slice(b",\"kind\":");
+        write_string(&mut out, f.kind.as_str());
+        out.extend_from_slice(b",\"network\":");
+        write_string(&mut out, f.network);
+        out.extend_from_slice(b",\"parent\":");
+        let gap = out.len();
+        out.extend_from_slice(b",\"seq\":");
+        write_u64(&mut out, f.seq, "/predicate/seq")?;
+        out.extend_from_slice(b",\"subject\":{");
+        if let Some(commit) = &f.subject.git_commit {
+            out.extend_from_slice(b"\"gitCommit\":");
+            write_string(&mut out, commit);
+            out.push(b',');
+        }
+        out.extend_from_slice(b"\"specDigest\":");
+        write_digest(&mut out, &f.subject.spec_digest);
+        out.extend_from_slice(b"},\"time\":");
+        write_string(&mut out, f.time.as_str());
+        out.extend_from_slice(b",\"version\":");
+        write_u64(&mut out, RECEIPT_VERSION, "/predicate/version")?;
+        out.extend_from_slice(b"},\"predicateType\":");
+        write_string(&mut out, PREDICATE_TYPE);
+        out.extend_from_slice(b",\"subject\":[{\"digest\":");
+        write_digest(&mut out, &f.subject.spec_digest);
+        out.extend_from_slice(b",\"name\":\"spec:");
+        write_string_content(&mut out, f.network);
+        out.extend_from_slice(b"\"}]}");
+        Ok(Self { bytes: out, gap })
+    }
+
+    /// Length of the statement bytes once the parent is filled in.
+    pub fn len_with(&self, parent: &Parent) -> usize {
+        self.bytes.len()
+            + match parent {
+                Parent::Genesis => GENESIS.len() + 2,
+                Parent::Receipt(_) => DIGEST_JSON_LEN,
+            }
+    }
+
+    /// Appends the complete canonical statement bytes with `parent` filled in.
+    pub fn write_with_parent(&self, out: &mut Vec<u8>, parent: &Parent) {
+        out.extend_from_slice(&self.bytes[..self.gap]);
+        match parent {
+            Parent::Genesis => write_string(out, GENESIS),
+            Parent::Receipt(d) => write_digest(out, d),
+        }
+        out.extend_from_slice(&self.bytes[self.gap..]);
+    }
+}
+
+/// Length of `{"blake3":"<64 hex>","sha256":"<64 hex>"}`.
+const DIGEST_JSON_LEN: usize = 12 + 64 + 12 + 64 + 2;
+
+fn write_digest(out: &mut Vec<u8>, d: &DigestSet) {
+    let mut hex = [0u8; 64];
+    out.extend_from_slice(b"{\"blake3\":\"");
+    // Both buffers are exactly 64 bytes for 32 input bytes, so encoding cannot fail.
+    if hex::encode_to_slice(d.blake3, &mut hex).is_ok() {
+        out.extend_from_slice(&hex);
+    }
+    out.extend_from_slice(b"\",\"sha256\":\"");
+    if hex::encode_to_slice(d.sha256, &mut hex).is_ok() {
+        out.extend_from_slice(&hex);
+    }
+    out.extend_from_slice(b"\"}");
 }
 
 fn digest_value(d: &DigestSet) -> Value {
@@ -194,6 +311,28 @@ fn digest_value(d: &DigestSet) -> Value {
 }
 
 impl Receipt {
+    /// The fields other than the parent, borrowed.
+    pub fn fields(&self) -> StatementFields<'_> {
+        StatementFields {
+            seq: self.seq,
+            kind: &self.kind,
+            time: &self.time,
+            network: &self.network,
+            actor: &self.actor,
+            subject: &self.subject,
+            body: &self.body,
+        }
+    }
+
+    /// The canonical (RFC 8785) statement bytes: what is hashed and signed. Equal to
+    /// `jcs::to_canonical(&self.to_value())`, written directly without a JSON tree.
+    pub fn canonical_bytes(&self) -> Result<Vec<u8>, CanonicalError> {
+        let parts = StatementParts::new(self.fields())?;
+        let mut out = Vec::with_capacity(parts.len_with(&self.parent));
+        parts.write_with_parent(&mut out, &self.parent);
+        Ok(out)
+    }
+
     /// The statement as JSON (to be canonicalized before hashing or signing).
     pub fn to_value(&self) -> Value {
         let mut subject = Map::new();

@@ -19,50 +19,13 @@ pub struct TimestampError {
 impl Timestamp {
     /// Validates `text` as `YYYY-MM-DDTHH:MM:SS[.fraction]Z`.
     pub fn parse(text: &str) -> Result<Self, TimestampError> {
-        let fail = |reason| TimestampError {
-            value: text.to_owned(),
-            reason,
-        };
-        let b = text.as_bytes();
-        if b.len() < 20 || b[b.len() - 1] != b'Z' {
-            return Err(fail("expected YYYY-MM-DDTHH:MM:SS[.fraction]Z (UTC)"));
+        match check(text) {
+            Ok(()) => Ok(Self(text.to_owned())),
+            Err(reason) => Err(TimestampError {
+                value: text.to_owned(),
+                reason,
+            }),
         }
-        let shape_ok = b[4] == b'-'
-            && b[7] == b'-'
-            && b[10] == b'T'
-            && b[13] == b':'
-            && b[16] == b':'
-            && [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
-                .iter()
-                .all(|&i| b[i].is_ascii_digit());
-        if !shape_ok {
-            return Err(fail("expected YYYY-MM-DDTHH:MM:SS[.fraction]Z (UTC)"));
-        }
-        let rest = &b[19..b.len() - 1];
-        if !rest.is_empty()
-            && (rest[0] != b'.'
-                || rest.len() < 2
-                || rest.len() > 10
-                || !rest[1..].iter().all(u8::is_ascii_digit))
-        {
-            return Err(fail("fraction must be '.' followed by 1 to 9 digits"));
-        }
-        let num = |from: usize, to: usize| {
-            b[from..to]
-                .iter()
-                .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'))
-        };
-        let (year, month, day) = (num(0, 4), num(5, 7), num(8, 10));
-        if !(1..=12).contains(&month) {
-            return Err(fail("month out of range"));
-        }
-        if day == 0 || day > days_in_month(year, month) {
-            return Err(fail("day out of range"));
-        }
-        if num(11, 13) > 23 || num(14, 16) > 59 || num(17, 19) > 59 {
-            return Err(fail("time of day out of range"));
-        }
-        Ok(Self(text.to_owned()))
     }
 
     /// The current time from the system clock, with second precision.
@@ -97,6 +60,51 @@ impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// Checks `text` as `YYYY-MM-DDTHH:MM:SS[.fraction]Z` without allocating; the error
+/// is the reason [`Timestamp::parse`] reports.
+pub fn check(text: &str) -> Result<(), &'static str> {
+    let b = text.as_bytes();
+    if b.len() < 20 || b[b.len() - 1] != b'Z' {
+        return Err("expected YYYY-MM-DDTHH:MM:SS[.fraction]Z (UTC)");
+    }
+    let shape_ok = b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
+            .iter()
+            .all(|&i| b[i].is_ascii_digit());
+    if !shape_ok {
+        return Err("expected YYYY-MM-DDTHH:MM:SS[.fraction]Z (UTC)");
+    }
+    let rest = &b[19..b.len() - 1];
+    if !rest.is_empty()
+        && (rest[0] != b'.'
+            || rest.len() < 2
+            || rest.len() > 10
+            || !rest[1..].iter().all(u8::is_ascii_digit))
+    {
+        return Err("fraction must be '.' followed by 1 to 9 digits");
+    }
+    let num = |from: usize, to: usize| {
+        b[from..to]
+            .iter()
+            .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'))
+    };
+    let (year, month, day) = (num(0, 4), num(5, 7), num(8, 10));
+    if !(1..=12).contains(&month) {
+        return Err("month out of range");
+    }
+    if day == 0 || day > days_in_month(year, month) {
+        return Err("day out of range");
+    }
+    if num(11, 13) > 23 || num(14, 16) > 59 || num(17, 19) > 59 {
+        return Err("time of day out of range");
+    }
+    Ok(())
 }
 
 fn days_in_month(year: u32, month: u32) -> u32 {

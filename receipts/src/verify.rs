@@ -3,15 +3,18 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use ed25519_dalek::{Signature, VerifyingKey};
+use std::ops::Range;
+
+use ed25519_dalek::Signature;
 
 use crate::checkpoint::Checkpoint;
 use crate::digest::{Algorithm, DigestSet};
-use crate::envelope::{open_line, pae, FormatError, PAYLOAD_TYPE};
+use crate::envelope::{open_line, write_pae_header, FormatError, PAYLOAD_TYPE};
 use crate::keys::{KeyId, TrustedKeys};
 use crate::log::split_lines;
 use crate::merkle::{leaf_hash, root, Hash};
-use crate::parallel::{default_threads, map_chunks_with};
+use crate::parallel::{default_threads, map_chunks_dynamic};
+use crate::scan::read_line;
 use crate::statement::Parent;
 
 /// One problem found in a log. Line numbers are 1-based.
@@ -351,12 +354,32 @@ struct Entry {
     actor: KeyId,
     keyid: KeyId,
     signature: Signature,
-    message: Vec<u8>,
 }
 
-fn parse_line(line: &[u8]) -> Result<Entry, FormatError> {
+/// Reads one line with the fast reader, or with the reference reader when the
+/// fast one declines (which then names the problem). The signed message is
+/// appended to `buffer`; its range is returned with the entry.
+fn read_entry(line: &[u8], buffer: &mut Vec<u8>) -> Result<(Entry, Range<usize>), FormatError> {
+    let start = buffer.len();
+    if let Some(view) = read_line(line, buffer) {
+        let s = &view.statement;
+        let entry = Entry {
+            seq: s.seq,
+            parent: s.parent,
+            digest: DigestSet::of(view.payload),
+            leaf: leaf_hash(line),
+            network: s.network.to_owned(),
+            actor: s.actor,
+            keyid: view.keyid,
+            signature: view.signature,
+        };
+        return Ok((entry, view.message));
+    }
+    buffer.truncate(start);
     let r = open_line(line)?;
-    Ok(Entry {
+    write_pae_header(buffer, PAYLOAD_TYPE, r.payload.len());
+    buffer.extend_from_slice(&r.payload);
+    let entry = Entry {
         seq: r.receipt.seq,
         parent: r.receipt.parent,
         digest: r.digest,
@@ -365,8 +388,61 @@ fn parse_line(line: &[u8]) -> Result<Entry, FormatError> {
         actor: r.receipt.actor,
         keyid: r.keyid,
         signature: r.signature,
-        message: pae(PAYLOAD_TYPE, &r.payload),
-    })
+    };
+    Ok((entry, start..buffer.len()))
+}
+
+/// Lines per signature batch (and per unit of parallel work).
+const BATCH: usize = 512;
+
+/// What one chunk of lines yields.
+struct Chunk {
+    entries: Vec<Result<Entry, FormatError>>,
+    /// Signatures checked (those by trusted keys).
+    checked: usize,
+    /// Indices (into the whole log) of lines whose signature fails.
+    bad: Vec<usize>,
+}
+
+/// Reads a chunk of lines and checks their signatures with one batch
+/// verification; when the batch fails, each signature is checked on its own
+/// (`verify_strict`) to name the failing lines. `first` is the index of the
+/// chunk's first line in the log.
+fn check_chunk(first: usize, lines: &[&[u8]], trusted: &TrustedKeys) -> Chunk {
+    let mut buffer = Vec::with_capacity(lines.iter().map(|l| l.len()).sum());
+    let mut entries = Vec::with_capacity(lines.len());
+    let mut index = Vec::with_capacity(lines.len());
+    let mut ranges = Vec::with_capacity(lines.len());
+    let mut signatures = Vec::with_capacity(lines.len());
+    let mut keys = Vec::with_capacity(lines.len());
+    for (k, line) in lines.iter().enumerate() {
+        match read_entry(line, &mut buffer) {
+            Ok((entry, message)) => {
+                if let Some(key) = trusted.get(&entry.keyid) {
+                    index.push(first + k);
+                    ranges.push(message);
+                    signatures.push(entry.signature);
+                    keys.push(*key);
+                }
+                entries.push(Ok(entry));
+            }
+            Err(error) => entries.push(Err(error)),
+        }
+    }
+    let messages: Vec<&[u8]> = ranges.iter().map(|r| &buffer[r.clone()]).collect();
+    let bad = if ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok() {
+        Vec::new()
+    } else {
+        (0..messages.len())
+            .filter(|&j| keys[j].verify_strict(messages[j], &signatures[j]).is_err())
+            .map(|j| index[j])
+            .collect()
+    };
+    Chunk {
+        entries,
+        checked: messages.len(),
+        bad,
+    }
 }
 
 struct Findings {
@@ -394,24 +470,25 @@ pub fn verify_bytes(bytes: &[u8], options: &VerifyOptions<'_>) -> Report {
     };
     let (ranges, torn) = split_lines(bytes);
     let lines: Vec<&[u8]> = ranges.iter().map(|r| &bytes[r.clone()]).collect();
-    let entries: Vec<Result<Entry, FormatError>> =
-        map_chunks_with(&lines, threads, 128, |line| parse_line(line));
+
+    // Parse, hash and batch-verify signatures chunk by chunk on all threads.
+    let chunks = map_chunks_dynamic(&lines, threads, BATCH, |first, part| {
+        check_chunk(first, part, options.trusted)
+    });
+    let mut entries: Vec<Result<Entry, FormatError>> = Vec::with_capacity(lines.len());
+    let mut checked = 0;
+    let mut bad = std::collections::HashSet::new();
+    for chunk in chunks {
+        entries.extend(chunk.entries);
+        checked += chunk.checked;
+        bad.extend(chunk.bad);
+    }
+    let valid_signatures = checked - bad.len();
     let mut findings = Findings {
         list: Vec::new(),
         omitted: 0,
         max: options.max_findings.max(1),
     };
-
-    // Signatures: batch-verify per chunk, falling back to one by one on failure.
-    let to_check: Vec<(usize, &Entry, VerifyingKey)> = entries
-        .iter()
-        .enumerate()
-        .filter_map(|(i, e)| e.as_ref().ok().map(|e| (i, e)))
-        .filter_map(|(i, e)| options.trusted.get(&e.keyid).map(|k| (i, e, *k)))
-        .collect();
-    let bad = verify_signatures(&to_check, threads);
-    let valid_signatures = to_check.len() - bad.len();
-    let bad: std::collections::HashSet<usize> = bad.into_iter().collect();
 
     let by_sha: HashMap<[u8; 32], usize> = {
         let mut m = HashMap::with_capacity(entries.len());
@@ -646,24 +723,4 @@ fn check_link(
         });
     }
     // Otherwise the previous line is malformed and already reported.
-}
-
-/// Indices (into the entry list) whose signatures fail.
-fn verify_signatures(items: &[(usize, &Entry, VerifyingKey)], threads: usize) -> Vec<usize> {
-    const BATCH: usize = 512;
-    let batches: Vec<&[(usize, &Entry, VerifyingKey)]> = items.chunks(BATCH).collect();
-    let results = map_chunks_with(&batches, threads, 1, |batch| {
-        let messages: Vec<&[u8]> = batch.iter().map(|(_, e, _)| e.message.as_slice()).collect();
-        let signatures: Vec<Signature> = batch.iter().map(|(_, e, _)| e.signature).collect();
-        let keys: Vec<VerifyingKey> = batch.iter().map(|(_, _, k)| *k).collect();
-        if ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok() {
-            return Vec::new();
-        }
-        batch
-            .iter()
-            .filter(|(_, e, k)| k.verify_strict(&e.message, &e.signature).is_err())
-            .map(|(i, _, _)| *i)
-            .collect()
-    });
-    results.into_iter().flatten().collect()
 }
