@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
+use netwright_ledger::{Genesis, GenesisError};
 
 use crate::config::{Checked, Config, ConfigError, CONFIG_FILE};
 use crate::keys::{KeyError, NodeKey, NODE_KEY_FILE};
@@ -77,18 +77,8 @@ pub struct Loaded {
     pub checked: Checked,
     /// The node identity.
     pub key: NodeKey,
-    /// The genesis document.
+    /// The genesis document, checked by the ledger.
     pub genesis: Genesis,
-}
-
-/// The genesis document as far as the runtime needs it today: valid JSON with a chain id.
-/// The ledger owns the full genesis type; the runtime hands it [`Genesis::document`].
-#[derive(Clone, Debug)]
-pub struct Genesis {
-    /// The network's chain id (`chain_id`), which also namespaces gossip topics.
-    pub chain_id: String,
-    /// The whole document.
-    pub document: Value,
 }
 
 impl Home {
@@ -190,7 +180,7 @@ fn write_new_file(path: &Path, bytes: &[u8]) -> Result<(), HomeError> {
     file.sync_all().map_err(io)
 }
 
-/// Reads `genesis.json`: it must be a JSON object with a non-empty string `chain_id`.
+/// Reads `genesis.json` as the ledger's [`Genesis`] (every rule checked).
 pub fn load_genesis(path: &Path) -> Result<Genesis, HomeError> {
     let text = std::fs::read_to_string(path).map_err(|source| HomeError::Io {
         path: path.to_path_buf(),
@@ -199,36 +189,34 @@ pub fn load_genesis(path: &Path) -> Result<Genesis, HomeError> {
     parse_genesis(&text, path)
 }
 
-/// Parses genesis text; `path` names the file in errors.
+/// Parses and checks genesis text; `path` names the file in errors, which also name the line
+/// and column (syntax) or the field and value (rules).
 pub fn parse_genesis(text: &str, path: &Path) -> Result<Genesis, HomeError> {
-    let err = |location: String, reason: String| HomeError::Genesis {
-        path: path.to_path_buf(),
-        location,
-        reason,
-    };
-    let document: Value = serde_json::from_str(text).map_err(|e| {
-        err(
-            format!("line {}, column {}: ", e.line(), e.column()),
-            format!("not valid JSON: {e}"),
-        )
-    })?;
-    let Some(object) = document.as_object() else {
-        return Err(err(
-            String::new(),
-            "the document must be a JSON object".to_string(),
-        ));
-    };
-    let chain_id = match object.get("chain_id") {
-        None => return Err(err("field `chain_id`: ".into(), "missing".into())),
-        Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
-        Some(other) => {
-            return Err(err(
-                "field `chain_id`: ".into(),
-                format!("value `{other}`: must be a non-empty string"),
-            ))
-        }
-    };
-    Ok(Genesis { chain_id, document })
+    Genesis::from_json(text).map_err(|e| match e {
+        GenesisError::Json {
+            line,
+            column,
+            message,
+        } => HomeError::Genesis {
+            path: path.to_path_buf(),
+            location: format!("line {line}, column {column}: "),
+            reason: message,
+        },
+        GenesisError::Invalid {
+            field,
+            value,
+            reason,
+        } => HomeError::Genesis {
+            path: path.to_path_buf(),
+            location: format!("field `{field}`: "),
+            reason: format!("value {value}: {reason}"),
+        },
+    })
+}
+
+/// Writes `genesis` to `path`, refusing to overwrite an existing file.
+pub fn write_genesis(path: &Path, genesis: &Genesis) -> Result<(), HomeError> {
+    write_new_file(path, genesis.to_json().as_bytes())
 }
 
 #[cfg(test)]
@@ -265,6 +253,16 @@ mod tests {
         );
     }
 
+    fn sample_genesis() -> String {
+        let key = NodeKey::generate();
+        format!(
+            r#"{{"chain_id": "local-1", "initial_height": 1, "genesis_time_ms": 1700000000000,
+            "params": {{"unbonding_period_blocks": 10, "min_validator_stake": 100, "max_txs_per_block": 100}},
+            "validators": [{{"public_key": "{}", "stake": 100}}]}}"#,
+            key.public_hex()
+        )
+    }
+
     #[test]
     fn genesis_errors_name_location() {
         let p = Path::new("genesis.json");
@@ -272,16 +270,16 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("genesis.json: line 2"), "{err}");
-        let err = parse_genesis("{\"chain_id\": 7}", p)
-            .unwrap_err()
-            .to_string();
+        let bad = sample_genesis().replace("\"stake\": 100", "\"stake\": 7");
+        let err = parse_genesis(&bad, p).unwrap_err().to_string();
         assert!(
-            err.contains("field `chain_id`") && err.contains("`7`"),
+            err.contains("genesis.json: field `validators[0].stake`") && err.contains('7'),
             "{err}"
         );
         let err = parse_genesis("[]", p).unwrap_err().to_string();
-        assert!(err.contains("JSON object"), "{err}");
-        let g = parse_genesis("{\"chain_id\": \"local-1\", \"validators\": []}", p).unwrap();
+        assert!(err.contains("genesis.json"), "{err}");
+        let g = parse_genesis(&sample_genesis(), p).unwrap();
         assert_eq!(g.chain_id, "local-1");
+        assert_eq!(g.validators.len(), 1);
     }
 }

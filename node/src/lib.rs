@@ -7,6 +7,7 @@
 //! - [`storage`]: the durable redb database;
 //! - [`mempool`]: the bounded, nonce-ordered transaction pool;
 //! - [`rpc`]: the HTTP/JSON API and Prometheus metrics;
+//! - [`testnet`]: homes for a local network of validators;
 //! - [`runtime`]: what `netwright-node run` starts.
 
 #![warn(missing_docs)]
@@ -20,3 +21,4 @@ pub mod p2p;
 pub mod rpc;
 pub mod runtime;
 pub mod storage;
+pub mod testnet;

@@ -33,6 +33,22 @@ enum Cmd {
         #[arg(long)]
         home: PathBuf,
     },
+    /// Creates homes for a local network: N validators on loopback, peered with each other,
+    /// sharing one genesis in which each is funded and staked.
+    Testnet {
+        /// Number of validators.
+        #[arg(long)]
+        validators: usize,
+        /// Directory receiving node0/, node1/, ...
+        #[arg(long)]
+        out: PathBuf,
+        /// Node i listens on base-port + 2i (p2p) and base-port + 2i + 1 (RPC).
+        #[arg(long, default_value_t = 26656)]
+        base_port: u16,
+        /// Chain id of the network.
+        #[arg(long, default_value = "netwright-local")]
+        chain_id: String,
+    },
     /// Prints the version.
     Version,
 }
@@ -64,6 +80,33 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             println!("initialised {}", home.root().display());
             println!("peer_id: {}", key.peer_id());
             println!("public_key: {}", key.public_hex());
+            Ok(())
+        }
+        Cmd::Testnet {
+            validators,
+            out,
+            base_port,
+            chain_id,
+        } => {
+            let genesis_time_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .context("reading the system clock")?
+                .as_millis() as u64;
+            let nodes = netwright_node::testnet::create(&netwright_node::testnet::TestnetSpec {
+                validators,
+                out,
+                base_port,
+                chain_id,
+                genesis_time_ms,
+            })?;
+            for n in nodes {
+                println!(
+                    "{}\trpc http://{}\tpeer_id {}",
+                    n.home.display(),
+                    n.rpc,
+                    n.peer_id
+                );
+            }
             Ok(())
         }
         Cmd::Run { home } => {

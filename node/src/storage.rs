@@ -11,6 +11,7 @@
 
 use std::path::Path;
 
+use crate::driver::{Commit, CommittedState, Restore};
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 
 /// Name of the database file inside the data directory.
@@ -24,12 +25,15 @@ const HASHES: TableDefinition<&[u8], u64> = TableDefinition::new("block_hashes")
 const STATE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("state");
 const WAL: TableDefinition<u64, &[u8]> = TableDefinition::new("wal");
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+/// WAL sequence number -> the consensus height the record belongs to (for pruning by height).
+const WAL_HEIGHTS: TableDefinition<u64, u64> = TableDefinition::new("wal_heights");
 
 const META_SCHEMA: &str = "schema_version";
 const META_HEIGHT: &str = "last_height";
 const META_BLOCK_HASH: &str = "last_block_hash";
 const META_APP_HASH: &str = "last_app_hash";
 const META_WAL_NEXT: &str = "wal_next_seq";
+const META_NEXT_CONTEXT: &str = "next_context";
 
 /// Errors from the node database.
 #[derive(Debug, thiserror::Error)]
@@ -136,6 +140,7 @@ impl Storage {
             txn.open_table(HASHES).map_err(db_err)?;
             txn.open_table(STATE).map_err(db_err)?;
             txn.open_table(WAL).map_err(db_err)?;
+            txn.open_table(WAL_HEIGHTS).map_err(db_err)?;
             let mut meta = txn.open_table(META).map_err(db_err)?;
             let stored = meta
                 .get(META_SCHEMA)
@@ -166,6 +171,44 @@ impl Storage {
         &self,
         commit: &BlockCommit<'_>,
         state_writes: &[StateWrite],
+    ) -> Result<(), StorageError> {
+        self.commit_inner(commit, state_writes, None)
+    }
+
+    /// Like [`Storage::commit_block`], and also records `next_context` (the encoded consensus
+    /// context of the next height) in the same transaction, so that a restart finds the block,
+    /// its state and the context that follows it together or not at all.
+    pub fn commit_block_with_context(
+        &self,
+        commit: &BlockCommit<'_>,
+        state_writes: &[StateWrite],
+        next_context: &[u8],
+    ) -> Result<(), StorageError> {
+        self.commit_inner(commit, state_writes, Some(next_context))
+    }
+
+    /// Stores a driver [`Commit`] atomically: block, certificate, write set, state root, next
+    /// context and tip in one durable transaction.
+    pub fn commit_driver(&self, commit: &Commit) -> Result<(), StorageError> {
+        let block = BlockCommit {
+            height: commit.height,
+            hash: commit.block_hash,
+            block: &commit.block,
+            cert: &commit.certificate,
+            app_hash: commit.state_root,
+        };
+        self.commit_inner(
+            &block,
+            &commit.write_set.entries,
+            Some(&commit.next_context),
+        )
+    }
+
+    fn commit_inner(
+        &self,
+        commit: &BlockCommit<'_>,
+        state_writes: &[StateWrite],
+        next_context: Option<&[u8]>,
     ) -> Result<(), StorageError> {
         let txn = self.db.begin_write().map_err(db_err)?;
         {
@@ -220,8 +263,67 @@ impl Storage {
                 .map_err(db_err)?;
             meta.insert(META_APP_HASH, commit.app_hash.as_slice())
                 .map_err(db_err)?;
+            match next_context {
+                Some(ctx) => {
+                    meta.insert(META_NEXT_CONTEXT, ctx).map_err(db_err)?;
+                }
+                None => {
+                    meta.remove(META_NEXT_CONTEXT).map_err(db_err)?;
+                }
+            }
         }
         txn.commit().map_err(db_err)
+    }
+
+    /// The consensus context of the height after the tip, as stored with the last commit.
+    pub fn next_context(&self) -> Result<Option<Vec<u8>>, StorageError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let meta = txn.open_table(META).map_err(db_err)?;
+        Ok(meta
+            .get(META_NEXT_CONTEXT)
+            .map_err(db_err)?
+            .map(|v| v.value().to_vec()))
+    }
+
+    /// What the driver needs to resume: the last commit (state, root, hash, next context) and
+    /// every WAL record still stored. An empty database gives `Restore::default()` plus its
+    /// WAL. A tip stored without a next context (by [`Storage::commit_block`]) is refused.
+    pub fn restore(&self) -> Result<Restore, StorageError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let tip = self.tip()?;
+        let committed = match tip {
+            None => None,
+            Some(tip) => {
+                let next_context = self.next_context()?.ok_or_else(|| {
+                    StorageError::Corrupt(format!(
+                        "metadata `{META_NEXT_CONTEXT}` is missing for height {}",
+                        tip.height
+                    ))
+                })?;
+                let table = txn.open_table(STATE).map_err(db_err)?;
+                let mut state = Vec::new();
+                for entry in table.iter().map_err(db_err)? {
+                    let (k, v) = entry.map_err(db_err)?;
+                    state.push((k.value().to_vec(), v.value().to_vec()));
+                }
+                Some(CommittedState {
+                    state,
+                    state_root: tip.app_hash,
+                    block_hash: tip.block_hash,
+                    next_context,
+                })
+            }
+        };
+        let wal = txn.open_table(WAL).map_err(db_err)?;
+        let mut records = Vec::new();
+        for entry in wal.iter().map_err(db_err)? {
+            let (_, v) = entry.map_err(db_err)?;
+            records.push(v.value().to_vec());
+        }
+        Ok(Restore {
+            committed,
+            wal: records,
+        })
     }
 
     /// The last committed height, block hash and state root, or `None` for an empty database.
@@ -331,6 +433,16 @@ impl Storage {
     /// Appends a consensus write-ahead record; it is on disk when this returns. Returns the
     /// record's sequence number (1 for the first record ever).
     pub fn append_wal(&self, record: &[u8]) -> Result<u64, StorageError> {
+        self.append_wal_inner(None, record)
+    }
+
+    /// Appends a consensus write-ahead record of consensus height `height`, durable when this
+    /// returns; [`Storage::prune_wal_below`] removes it once `height` is no longer needed.
+    pub fn append_wal_at(&self, height: u64, record: &[u8]) -> Result<u64, StorageError> {
+        self.append_wal_inner(Some(height), record)
+    }
+
+    fn append_wal_inner(&self, height: Option<u64>, record: &[u8]) -> Result<u64, StorageError> {
         let txn = self.db.begin_write().map_err(db_err)?;
         let seq;
         {
@@ -347,6 +459,12 @@ impl Storage {
                 .map_err(db_err)?
                 .insert(seq, record)
                 .map_err(db_err)?;
+            if let Some(height) = height {
+                txn.open_table(WAL_HEIGHTS)
+                    .map_err(db_err)?
+                    .insert(seq, height)
+                    .map_err(db_err)?;
+            }
         }
         txn.commit().map_err(db_err)?;
         Ok(seq)
@@ -375,6 +493,36 @@ impl Storage {
             let before = wal.len().map_err(db_err)?;
             wal.retain_in(..=through, |_, _| false).map_err(db_err)?;
             removed = before - wal.len().map_err(db_err)?;
+            txn.open_table(WAL_HEIGHTS)
+                .map_err(db_err)?
+                .retain_in(..=through, |_, _| false)
+                .map_err(db_err)?;
+        }
+        txn.commit().map_err(db_err)?;
+        Ok(removed)
+    }
+
+    /// Deletes the write-ahead records appended with [`Storage::append_wal_at`] for heights
+    /// below `below_height`. Returns how many records were removed.
+    pub fn prune_wal_below(&self, below_height: u64) -> Result<u64, StorageError> {
+        let txn = self.db.begin_write().map_err(db_err)?;
+        let mut removed = 0;
+        {
+            let mut heights = txn.open_table(WAL_HEIGHTS).map_err(db_err)?;
+            let mut wal = txn.open_table(WAL).map_err(db_err)?;
+            let mut doomed = Vec::new();
+            for entry in heights.iter().map_err(db_err)? {
+                let (seq, height) = entry.map_err(db_err)?;
+                if height.value() < below_height {
+                    doomed.push(seq.value());
+                }
+            }
+            for seq in doomed {
+                heights.remove(seq).map_err(db_err)?;
+                if wal.remove(seq).map_err(db_err)?.is_some() {
+                    removed += 1;
+                }
+            }
         }
         txn.commit().map_err(db_err)?;
         Ok(removed)
@@ -539,5 +687,99 @@ mod tests {
         let _s = Storage::open(dir.path()).unwrap();
         let err = Storage::open(dir.path()).unwrap_err();
         assert!(matches!(err, StorageError::Db(_)), "{err}");
+    }
+
+    #[test]
+    fn wal_prunes_by_height_and_keeps_later_heights() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Storage::open(dir.path()).unwrap();
+        s.append_wal_at(1, b"h1a").unwrap();
+        s.append_wal_at(2, b"h2").unwrap();
+        s.append_wal_at(1, b"h1b").unwrap();
+        s.append_wal_at(3, b"h3").unwrap();
+        assert_eq!(s.prune_wal_below(3).unwrap(), 3);
+        let left: Vec<Vec<u8>> = s.wal_records().unwrap().into_iter().map(|r| r.1).collect();
+        assert_eq!(left, vec![b"h3".to_vec()]);
+        assert_eq!(s.restore().unwrap().wal, vec![b"h3".to_vec()]);
+        assert!(s.restore().unwrap().committed.is_none());
+    }
+
+    #[test]
+    fn restore_without_stored_context_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Storage::open(dir.path()).unwrap();
+        s.commit_block(&commit(1, b"b1", b"c1"), &[]).unwrap();
+        let err = s.restore().unwrap_err().to_string();
+        assert!(err.contains("next_context"), "{err}");
+    }
+
+    /// Drives a lone validator, storing every command in a real database, then restarts from
+    /// `restore()`: the restarted driver is at the stored tip and decides the next block
+    /// exactly as the uninterrupted one does.
+    #[test]
+    fn driver_commits_survive_reopen_and_restore_resumes() {
+        use crate::driver::testkit;
+        use crate::driver::{Command, Driver, DriverConfig, Input, Reaction};
+
+        fn carry(s: &Storage, r: &Reaction) -> Option<u64> {
+            let mut committed = None;
+            for c in &r.commands {
+                match c {
+                    Command::PersistWal { height, record } => {
+                        s.append_wal_at(*height, record).unwrap();
+                    }
+                    Command::PruneWal { below_height } => {
+                        s.prune_wal_below(*below_height).unwrap();
+                    }
+                    Command::Commit(c) => {
+                        s.commit_driver(c).unwrap();
+                        committed = Some(c.height);
+                    }
+                    _ => {}
+                }
+            }
+            committed
+        }
+
+        let dir = tempfile::tempdir().unwrap();
+        let g = testkit::genesis(&[1], &[(9, 10_000)]);
+        let mut now = 1_700_000_000_001;
+        let mut a = Driver::new(
+            &g,
+            Some([1; 32]),
+            Restore::default(),
+            DriverConfig::default(),
+        )
+        .unwrap();
+        let s = Storage::open(dir.path()).unwrap();
+        let mut r = a.start(now).unwrap();
+        let next = loop {
+            let h = carry(&s, &r).expect("a lone validator decides in one reaction");
+            now += 10;
+            r = a.handle(now, Input::Committed { height: h }).unwrap();
+            if h == 3 {
+                let Some(Command::Commit(c4)) = r.commands.last() else {
+                    panic!("height 4 decided: {:?}", r.commands)
+                };
+                break c4.clone();
+            }
+        };
+        drop(s);
+        let s = Storage::open(dir.path()).unwrap();
+        let restore = s.restore().unwrap();
+        let committed = restore.committed.clone().unwrap();
+        assert_eq!(committed.block_hash, s.tip().unwrap().unwrap().block_hash);
+        let mut b = Driver::new(&g, Some([1; 32]), restore, DriverConfig::default()).unwrap();
+        assert_eq!(b.height(), 3);
+        assert_eq!(b.status().state_root, hex::encode(committed.state_root));
+        let rb = b.start(now).unwrap();
+        let Some(Command::Commit(b4)) = rb.commands.last() else {
+            panic!("restarted driver decides height 4: {:?}", rb.commands)
+        };
+        assert_eq!(b4.block_hash, next.block_hash);
+        assert_eq!(b4.next_context, next.next_context);
+        s.commit_driver(b4).unwrap();
+        assert_eq!(s.next_context().unwrap(), Some(b4.next_context.clone()));
+        assert_eq!(s.tip().unwrap().unwrap().height, 4);
     }
 }

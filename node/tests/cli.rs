@@ -25,6 +25,43 @@ fn init(home: &Path) -> String {
         .to_string()
 }
 
+/// Writes a genesis in which this home's node is the only validator.
+fn solo_genesis(home: &Path) {
+    use netwright_ledger::{Genesis, GenesisValidator, Params, PublicKey};
+    let key = netwright_node::keys::NodeKey::load(&home.join("node_key.json")).unwrap();
+    let genesis = Genesis {
+        chain_id: "t-1".into(),
+        initial_height: 1,
+        genesis_time_ms: 1_700_000_000_000,
+        params: Params {
+            unbonding_period_blocks: 10,
+            min_validator_stake: 100,
+            max_txs_per_block: 100,
+        },
+        accounts: Vec::new(),
+        validators: vec![GenesisValidator {
+            public_key: PublicKey::from_bytes(key.public_bytes()).unwrap(),
+            stake: 100,
+        }],
+    };
+    std::fs::write(home.join("genesis.json"), genesis.to_json()).unwrap();
+}
+
+fn status_height(rpc: &str) -> u64 {
+    let status = http_get(rpc, "/status");
+    let body = status.split_once("\r\n\r\n").unwrap().1;
+    let v: serde_json::Value = serde_json::from_str(body).unwrap();
+    v["height"].as_u64().unwrap()
+}
+
+fn wait_height(rpc: &str, at_least: u64) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while status_height(rpc) < at_least {
+        assert!(Instant::now() < deadline, "height {at_least} not reached");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 #[test]
 fn version_prints_the_crate_version() {
     let (code, out, _) = node(&["version"]);
@@ -83,6 +120,13 @@ fn run_names_the_missing_or_bad_file_and_field() {
     assert!(err.contains("genesis.json: line 1"), "{err}");
 
     std::fs::write(home.join("genesis.json"), "{\"chain_id\": \"t-1\"}").unwrap();
+    let (_, _, err) = node(&["run", "--home", h]);
+    assert!(
+        err.contains("genesis.json") && err.contains("initial_height"),
+        "{err}"
+    );
+
+    solo_genesis(home);
     let config = std::fs::read_to_string(home.join("config.toml")).unwrap();
     std::fs::write(
         home.join("config.toml"),
@@ -117,13 +161,11 @@ impl Drop for NodeProcess {
     }
 }
 
-/// A started node: its process, its RPC and p2p addresses, the log lines read so far and the
-/// rest of its log.
+/// A started node: its process, its RPC and p2p addresses and the rest of its log.
 struct Started {
     process: NodeProcess,
     rpc: String,
     p2p: String,
-    seen: Vec<String>,
     logs: std::sync::mpsc::Receiver<String>,
 }
 
@@ -151,10 +193,8 @@ fn start_node(home: &Path) -> Started {
         }
     });
     let (mut rpc, mut p2p) = (None, None);
-    let mut seen = Vec::new();
     while rpc.is_none() || p2p.is_none() {
         let line = rx.recv_timeout(Duration::from_secs(30)).expect("node logs");
-        seen.push(line.clone());
         if let Some(pos) = line.find("rpc_addr=") {
             rpc = line[pos + 9..]
                 .split_whitespace()
@@ -174,7 +214,6 @@ fn start_node(home: &Path) -> Started {
         process,
         rpc: rpc.unwrap(),
         p2p: p2p.unwrap(),
-        seen,
         logs: rx,
     }
 }
@@ -203,25 +242,7 @@ async fn running_node_serves_stored_blocks_to_a_syncing_peer() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path();
     let peer_id = init(home);
-    std::fs::write(home.join("genesis.json"), "{\"chain_id\": \"t-1\"}").unwrap();
-    {
-        let storage = netwright_node::storage::Storage::open(&home.join("data")).unwrap();
-        for h in 1..=3u64 {
-            let block = vec![h as u8; 1000];
-            storage
-                .commit_block(
-                    &netwright_node::storage::BlockCommit {
-                        height: h,
-                        hash: *blake3::hash(&block).as_bytes(),
-                        block: &block,
-                        cert: &[h as u8; 3],
-                        app_hash: [0; 32],
-                    },
-                    &[],
-                )
-                .unwrap();
-        }
-    }
+    solo_genesis(home);
     let Started {
         process,
         rpc,
@@ -231,8 +252,7 @@ async fn running_node_serves_stored_blocks_to_a_syncing_peer() {
     } = start_node(home);
     // Nobody reads the node's log from here on: a closed stderr must not disturb it.
     drop(logs);
-    let status = http_get(&rpc, "/status");
-    assert!(status.contains("\"height\":3"), "{status}");
+    wait_height(&rpc, 3);
 
     let server: libp2p::PeerId = peer_id.parse().unwrap();
     let mut config = NetworkConfig::local("t-1");
@@ -252,15 +272,16 @@ async fn running_node_serves_stored_blocks_to_a_syncing_peer() {
     }
     let response = net
         .handle
-        .request_blocks(server, SyncRequest { from: 2, to: 5 })
+        .request_blocks(server, SyncRequest { from: 2, to: 3 })
         .await
         .unwrap();
-    let got: Vec<_> = response
-        .blocks
-        .iter()
-        .map(|b| (b.height, b.block.len(), b.cert.clone()))
-        .collect();
-    assert_eq!(got, vec![(2, 1000, vec![2; 3]), (3, 1000, vec![3; 3])]);
+    let got: Vec<_> = response.blocks.iter().map(|b| b.height).collect();
+    assert_eq!(got, vec![2, 3]);
+    for b in &response.blocks {
+        let served = http_get(&rpc, &format!("/blocks/{}", b.height));
+        assert!(served.contains(&hex::encode(&b.block)), "{served}");
+        assert!(served.contains(&hex::encode(&b.cert)), "{served}");
+    }
     let status = http_get(&rpc, "/status");
     assert!(status.contains("\"peers\":1"), "{status}");
     net.handle.shutdown().await.unwrap();
@@ -280,40 +301,36 @@ fn http_get(addr: &str, path: &str) -> String {
 }
 
 #[test]
-fn run_starts_storage_p2p_and_rpc_and_says_consensus_is_not_wired() {
+fn a_lone_validator_commits_serves_rpc_and_resumes_after_restart() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path();
     let peer_id = init(home);
-    std::fs::write(home.join("genesis.json"), "{\"chain_id\": \"t-1\"}").unwrap();
+    solo_genesis(home);
     let Started {
-        process,
-        rpc,
-        seen,
-        logs,
-        ..
+        process, rpc, logs, ..
     } = start_node(home);
-    if !seen.iter().any(|l| l.contains("not wired")) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !logs
-            .recv_timeout(Duration::from_secs(30))
-            .expect("node logs")
-            .contains("not wired")
-        {
-            assert!(
-                Instant::now() < deadline,
-                "no warning that consensus is not wired"
-            );
-        }
-    }
+    wait_height(&rpc, 5);
     let status = http_get(&rpc, "/status");
     assert!(status.starts_with("HTTP/1.1 200"), "{status}");
     assert!(status.contains(&peer_id), "{status}");
-    assert!(status.contains("\"consensus\":false"), "{status}");
+    assert!(status.contains("\"consensus\":true"), "{status}");
     let block = http_get(&rpc, "/blocks/1");
-    assert!(block.starts_with("HTTP/1.1 404"), "{block}");
-    let tx = http_get(&rpc, "/txs");
-    assert!(tx.starts_with("HTTP/1.1 405"), "{tx}");
+    assert!(block.starts_with("HTTP/1.1 200"), "{block}");
     let metrics = http_get(&rpc, "/metrics");
-    assert!(metrics.contains("netwright_consensus_wired 0"), "{metrics}");
+    assert!(metrics.contains("netwright_consensus_wired 1"), "{metrics}");
+    stop(process, Some(&logs));
+
+    // The database now holds the chain; a restart continues it (the config keeps port 0).
+    let Started {
+        process, rpc, logs, ..
+    } = start_node(home);
+    let resumed = status_height(&rpc);
+    assert!(resumed >= 5, "resumed at {resumed}");
+    let again = http_get(&rpc, "/blocks/1");
+    assert_eq!(
+        again.split_once("\r\n\r\n").unwrap().1,
+        block.split_once("\r\n\r\n").unwrap().1
+    );
+    wait_height(&rpc, resumed + 3);
     stop(process, Some(&logs));
 }

@@ -1,0 +1,360 @@
+//! What `netwright-node run` starts: the driver (consensus + ledger + mempool) wired to
+//! storage, p2p and RPC.
+//!
+//! One lock guards the driver. Every input (gossip, RPC transactions, timers, synced blocks,
+//! storage acknowledgements) is handed to it under that lock, and the commands of its reaction
+//! are queued, still under the lock, on one channel. A single executor carries the queue out
+//! strictly in order: a WAL record is durable before any later command runs, and a commit is
+//! written in one storage transaction before `Committed` is handed back.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use libp2p::PeerId;
+use netwright_consensus::Timeouts;
+use tokio::sync::{mpsc, watch};
+use tracing::{debug, error, info, warn};
+
+use crate::config::Config;
+use crate::driver::{Command, Driver, DriverConfig, DriverError, Input, TxOrigin, Verdict};
+use crate::home::Loaded;
+use crate::mempool::Limits;
+use crate::p2p::{self, NetEvent, NetworkConfig, SyncResponse, SyncedBlock, Topic};
+use crate::rpc::{self, NodeMetrics, RpcLimits, ViewError};
+use crate::storage::{Storage, StorageError};
+
+/// Errors that stop the runtime.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The database could not be opened or written.
+    #[error("storage at {path}: {source}")]
+    Storage {
+        /// Data directory.
+        path: std::path::PathBuf,
+        /// Cause.
+        source: StorageError,
+    },
+    /// The driver refused what storage holds, or failed on an input it cannot skip.
+    #[error("driver: {0}")]
+    Driver(#[from] DriverError),
+    /// Networking could not start.
+    #[error("p2p: {0}")]
+    Network(#[from] p2p::NetError),
+    /// The RPC server could not bind or failed.
+    #[error("rpc on {addr}: {source}")]
+    Rpc {
+        /// Address.
+        addr: SocketAddr,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The driver hit an error after which its state cannot be trusted (see
+    /// `DriverError::is_fatal`); the node stops instead of following a chain it disagrees with.
+    #[error("fatal: {0}")]
+    Fatal(String),
+    /// A blocking task failed or a lock was poisoned.
+    #[error("internal: {0}")]
+    Join(String),
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// The driver settings a node configuration asks for.
+pub fn driver_config(config: &Config) -> DriverConfig {
+    let c = &config.consensus;
+    DriverConfig {
+        timeouts: Timeouts {
+            propose_ms: c.timeout_propose_ms,
+            propose_delta_ms: c.timeout_propose_delta_ms,
+            prevote_ms: c.timeout_prevote_ms,
+            prevote_delta_ms: c.timeout_prevote_delta_ms,
+            precommit_ms: c.timeout_precommit_ms,
+            precommit_delta_ms: c.timeout_precommit_delta_ms,
+            rebroadcast_ms: Timeouts::default().rebroadcast_ms,
+        },
+        mempool: Limits {
+            max_txs: config.mempool.max_txs,
+            max_bytes: config.mempool.max_bytes,
+            max_per_sender: config.mempool.max_per_sender,
+        },
+        max_sync_blocks: config.p2p.max_sync_blocks,
+        ..DriverConfig::default()
+    }
+}
+
+/// The driver behind its lock, with the queue its commands go to.
+pub(crate) struct Core {
+    driver: Mutex<Driver>,
+    commands: mpsc::UnboundedSender<Command>,
+    fatal: mpsc::UnboundedSender<String>,
+}
+
+impl Core {
+    /// Hands `input` to the driver and queues its commands; returns the verdicts.
+    fn feed(&self, input: Input) -> Result<Vec<Verdict>, RunError> {
+        let mut driver = self
+            .driver
+            .lock()
+            .map_err(|_| RunError::Join("driver lock poisoned".into()))?;
+        let reaction = driver.handle(now_ms(), input).inspect_err(|e| {
+            if e.is_fatal() {
+                let _ = self.fatal.send(e.to_string());
+            }
+        })?;
+        for command in reaction.commands {
+            // The executor only goes away at shutdown; then nothing needs doing.
+            let _ = self.commands.send(command);
+        }
+        Ok(reaction.verdicts)
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Driver) -> T) -> Result<T, ViewError> {
+        let driver = self
+            .driver
+            .lock()
+            .map_err(|_| ViewError::Internal("driver lock poisoned".into()))?;
+        Ok(f(&driver))
+    }
+}
+
+fn storage_err(path: &std::path::Path) -> impl Fn(StorageError) -> RunError + '_ {
+    move |source| RunError::Storage {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, RunError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| RunError::Join(e.to_string()))
+}
+
+mod exec;
+mod view;
+
+use exec::{net_ops, Exec, NetOp};
+use view::Waiters;
+pub use view::{rfc3339_ms, RuntimeView};
+
+/// Runs the node until `shutdown` fires (Ctrl-C / SIGTERM in the binary).
+pub async fn run(
+    loaded: Loaded,
+    data_dir: std::path::PathBuf,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), RunError> {
+    let Loaded {
+        config,
+        checked,
+        key,
+        genesis,
+    } = loaded;
+    let dir = data_dir.clone();
+    let storage = blocking(move || Storage::open(&dir))
+        .await?
+        .map_err(storage_err(&data_dir))?;
+    let storage = Arc::new(storage);
+    let st = storage.clone();
+    let restore = blocking(move || st.restore())
+        .await?
+        .map_err(storage_err(&data_dir))?;
+    let driver = Driver::new(
+        &genesis,
+        Some(key.secret_bytes()),
+        restore,
+        driver_config(&config),
+    )?;
+    let (cmd_tx, mut cmd_rx) = mpsc::unbounded_channel();
+    let (fatal_tx, mut fatal_rx) = mpsc::unbounded_channel();
+    let core = Arc::new(Core {
+        driver: Mutex::new(driver),
+        commands: cmd_tx,
+        fatal: fatal_tx,
+    });
+    let status = core
+        .read(|d| d.status())
+        .map_err(|e| RunError::Join(e.to_string()))?;
+    info!(
+        moniker = %config.moniker,
+        chain_id = %genesis.chain_id,
+        peer_id = %key.peer_id(),
+        height = status.height,
+        "node starting"
+    );
+
+    let metrics = Arc::new(NodeMetrics::new());
+    metrics.height.set(status.height as i64);
+    metrics.consensus_wired.set(1);
+    let net_config = NetworkConfig::from_config(
+        &config,
+        checked.p2p_listen.clone(),
+        checked.persistent_peers.clone(),
+        &genesis.chain_id,
+    );
+    let max_sync_bytes = net_config.max_sync_response_bytes / 2;
+    let mut network = p2p::spawn(&key, net_config)?;
+
+    let view = Arc::new(RuntimeView {
+        core: core.clone(),
+        storage: storage.clone(),
+        peers: AtomicU64::new(0),
+        waiters: Mutex::new(Waiters::default()),
+        metrics: metrics.clone(),
+        moniker: config.moniker.clone(),
+        peer_id: key.peer_id().to_string(),
+    });
+    let limits = RpcLimits {
+        max_body_bytes: config.rpc.max_body_bytes,
+        commit_wait: Duration::from_millis(config.rpc.commit_wait_ms),
+    };
+    let (listener, rpc_addr) =
+        rpc::bind(checked.rpc_listen)
+            .await
+            .map_err(|source| RunError::Rpc {
+                addr: checked.rpc_listen,
+                source,
+            })?;
+    info!(%rpc_addr, "rpc listening");
+    let router = rpc::router(view.clone(), metrics.clone(), limits);
+    let mut rpc_shutdown = shutdown.clone();
+    let rpc_task = tokio::spawn(rpc::serve(listener, router, async move {
+        let _ = rpc_shutdown.wait_for(|stop| *stop).await;
+    }));
+
+    {
+        let mut d = core
+            .driver
+            .lock()
+            .map_err(|_| RunError::Join("driver lock poisoned".into()))?;
+        let reaction = d.start(now_ms())?;
+        for c in reaction.commands {
+            let _ = core.commands.send(c);
+        }
+    }
+
+    let (ops_tx, ops_rx) = mpsc::unbounded_channel();
+    let ops_task = tokio::spawn(net_ops(network.handle.clone(), ops_rx));
+    let mut peers: HashSet<PeerId> = HashSet::new();
+    let mut next_peer = 0usize;
+    let result = loop {
+        tokio::select! {
+            _ = shutdown.wait_for(|stop| *stop) => break Ok(()),
+            reason = fatal_rx.recv() => {
+                let reason = reason.unwrap_or_else(|| "driver channel closed".into());
+                error!(%reason, "stopping");
+                break Err(RunError::Fatal(reason));
+            }
+            command = cmd_rx.recv() => {
+                let Some(command) = command else { break Ok(()) };
+                let ctx = Exec { core: &core, storage: &storage, view: &view, metrics: &metrics, network: &network.handle, net_ops: &ops_tx, data_dir: &data_dir };
+                let peer = if peers.is_empty() { None } else {
+                    next_peer = next_peer.wrapping_add(1);
+                    peers.iter().nth(next_peer % peers.len()).copied()
+                };
+                if let Err(e) = ctx.execute(command, peer).await {
+                    error!(error = %e, "stopping");
+                    break Err(e);
+                }
+            }
+            event = network.events.recv() => {
+                let Some(event) = event else { break Ok(()) };
+                match event {
+                    NetEvent::PeerConnected { peer } => {
+                        peers.insert(peer);
+                        view.peers.store(peers.len() as u64, Ordering::Relaxed);
+                        metrics.peers.set(peers.len() as i64);
+                    }
+                    NetEvent::PeerDisconnected { peer } => {
+                        peers.remove(&peer);
+                        view.peers.store(peers.len() as u64, Ordering::Relaxed);
+                        metrics.peers.set(peers.len() as i64);
+                    }
+                    NetEvent::Gossip(mut message) => {
+                        // Only the id and the sender go back with the verdict.
+                        let data = std::mem::take(&mut message.data);
+                        let input = match message.topic {
+                            Topic::Txs => Input::Txs { txs: vec![data], origin: TxOrigin::Peer },
+                            Topic::Proposals | Topic::Votes => Input::ConsensusMessage { bytes: data },
+                        };
+                        let verdict = match core.feed(input) {
+                            Ok(v) => match v.first() {
+                                Some(Verdict::Accepted) => p2p::Verdict::Accept,
+                                Some(Verdict::Rejected(why)) => {
+                                    debug!(peer = %message.from, reason = %why, "rejected gossip");
+                                    p2p::Verdict::Reject
+                                }
+                                _ => p2p::Verdict::Ignore,
+                            },
+                            Err(e) => {
+                                warn!(error = %e, "gossip input failed");
+                                p2p::Verdict::Ignore
+                            }
+                        };
+                        let _ = ops_tx.send(NetOp::Verdict(message, verdict));
+                    }
+                    NetEvent::SyncRequest { request, responder, .. } => {
+                        let storage = storage.clone();
+                        tokio::task::spawn_blocking(move || {
+                            let blocks = match storage.blocks_range(request.from, request.to, max_sync_bytes) {
+                                Ok(blocks) => blocks,
+                                Err(e) => {
+                                    warn!(error = %e, "cannot read blocks for a sync request");
+                                    Vec::new()
+                                }
+                            };
+                            responder.respond(SyncResponse {
+                                blocks: blocks
+                                    .into_iter()
+                                    .map(|b| SyncedBlock { height: b.height, block: b.block, cert: b.cert })
+                                    .collect(),
+                            });
+                        });
+                    }
+                    NetEvent::Listening { .. }
+                    | NetEvent::PeerSubscribed { .. }
+                    | NetEvent::Redialing { .. }
+                    | NetEvent::PeerPenalised { .. } => {}
+                }
+            }
+        }
+    };
+    info!("shutting down");
+    ops_task.abort();
+    let _ = network.handle.shutdown().await;
+    let _ = network.task.await;
+    let rpc_result = match rpc_task.await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(source)) => Err(RunError::Rpc {
+            addr: rpc_addr,
+            source,
+        }),
+        Err(e) => Err(RunError::Join(e.to_string())),
+    };
+    result.and(rpc_result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn driver_config_takes_the_configured_timeouts_and_bounds() {
+        let mut c = Config::default();
+        c.consensus.timeout_propose_ms = 77;
+        c.mempool.max_txs = 9;
+        c.p2p.max_sync_blocks = 5;
+        let d = driver_config(&c);
+        assert_eq!(d.timeouts.propose_ms, 77);
+        assert_eq!(d.mempool.max_txs, 9);
+        assert_eq!(d.max_sync_blocks, 5);
+    }
+}

@@ -1,0 +1,233 @@
+//! The runtime's RPC view: live state from the driver, blocks from storage, commit waiters.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use netwright_consensus::Block;
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+
+use super::Core;
+use crate::driver::codec::decode;
+use crate::driver::{Ignored, Input, TxOrigin, Verdict};
+use crate::rpc::{HealthView, NodeMetrics, NodeView, StatusView, ViewError};
+use crate::storage::{Storage, StorageError};
+
+/// Committed transaction hashes remembered for `?wait=commit` callers that arrive late.
+const RECENT_TXS: usize = 100_000;
+
+#[derive(Default)]
+pub(super) struct Waiters {
+    waiting: HashMap<String, Vec<oneshot::Sender<u64>>>,
+    /// When each locally submitted, not yet committed transaction was admitted.
+    submitted: HashMap<String, Instant>,
+    recent: HashMap<String, u64>,
+    order: VecDeque<String>,
+}
+
+/// The runtime's implementation of the RPC view: the driver for live state, storage for blocks.
+pub struct RuntimeView {
+    pub(super) core: Arc<Core>,
+    pub(super) storage: Arc<Storage>,
+    pub(super) peers: AtomicU64,
+    pub(super) waiters: Mutex<Waiters>,
+    pub(super) metrics: Arc<NodeMetrics>,
+    pub(super) moniker: String,
+    pub(super) peer_id: String,
+}
+
+impl RuntimeView {
+    pub(super) fn committed(&self, height: u64, hashes: impl IntoIterator<Item = String>) {
+        let Ok(mut w) = self.waiters.lock() else {
+            return;
+        };
+        // Callers whose wait timed out have dropped their receivers.
+        w.waiting.retain(|_, senders| {
+            senders.retain(|s| !s.is_closed());
+            !senders.is_empty()
+        });
+        for hash in hashes {
+            if let Some(at) = w.submitted.remove(&hash) {
+                self.metrics
+                    .commit_latency
+                    .observe(at.elapsed().as_secs_f64());
+            }
+            if let Some(senders) = w.waiting.remove(&hash) {
+                for s in senders {
+                    let _ = s.send(height);
+                }
+            }
+            w.recent.insert(hash.clone(), height);
+            w.order.push_back(hash);
+            while w.order.len() > RECENT_TXS {
+                if let Some(old) = w.order.pop_front() {
+                    w.recent.remove(&old);
+                }
+            }
+        }
+    }
+}
+
+impl NodeView for RuntimeView {
+    fn status(&self) -> StatusView {
+        let s = self.core.read(|d| d.status());
+        let peers = self.peers.load(Ordering::Relaxed);
+        match s {
+            Ok(s) => StatusView {
+                moniker: self.moniker.clone(),
+                chain_id: s.chain_id,
+                peer_id: self.peer_id.clone(),
+                height: s.height,
+                latest_hash: s.latest_block_hash,
+                latest_time: rfc3339_ms(s.latest_block_time_ms),
+                round: Some(s.round),
+                catching_up: s.catching_up,
+                peers,
+                validator: s.validator.and_then(|v| serde_json::to_value(v).ok()),
+                consensus: true,
+            },
+            Err(_) => StatusView {
+                moniker: self.moniker.clone(),
+                peer_id: self.peer_id.clone(),
+                peers,
+                ..StatusView::default()
+            },
+        }
+    }
+
+    fn health(&self) -> HealthView {
+        match self.storage.latest_height() {
+            Ok(_) => HealthView {
+                healthy: true,
+                detail: "consensus, storage, p2p and rpc are running".into(),
+            },
+            Err(e) => HealthView {
+                healthy: false,
+                detail: format!("storage: {e}"),
+            },
+        }
+    }
+
+    fn block(&self, height: u64) -> Result<Value, ViewError> {
+        let internal = |e: StorageError| ViewError::Internal(e.to_string());
+        let block = self.storage.block(height).map_err(internal)?;
+        let cert = self.storage.cert(height).map_err(internal)?;
+        let (Some(block), Some(cert)) = (block, cert) else {
+            return Err(ViewError::NotFound(format!(
+                "no committed block at height {height}"
+            )));
+        };
+        let decoded: Block = decode(&block, usize::MAX, "stored block")
+            .map_err(|e| ViewError::Internal(e.to_string()))?;
+        Ok(json!({
+            "height": height,
+            "hash": hex::encode(decoded.hash().0),
+            "parent_hash": hex::encode(decoded.header.parent_hash.0),
+            "time_ms": decoded.header.time_ms,
+            "state_root": hex::encode(decoded.header.state_root),
+            "txs": decoded.txs.len(),
+            "block": hex::encode(block),
+            "cert": hex::encode(cert),
+        }))
+    }
+
+    fn validators(&self) -> Result<Value, ViewError> {
+        let v = self.core.read(|d| d.validators())?;
+        serde_json::to_value(v).map_err(|e| ViewError::Internal(e.to_string()))
+    }
+
+    fn account(&self, address: &str) -> Result<Value, ViewError> {
+        let addr: netwright_ledger::Address = address
+            .parse()
+            .map_err(|e| ViewError::BadRequest(format!("address `{address}`: {e}")))?;
+        let a = self.core.read(|d| d.account(&addr))?;
+        serde_json::to_value(a).map_err(|e| ViewError::Internal(e.to_string()))
+    }
+
+    fn submit_tx(&self, tx: Vec<u8>) -> Result<String, ViewError> {
+        let hash = hex::encode(blake3::hash(&tx).as_bytes());
+        let verdicts = self
+            .core
+            .feed(Input::Txs {
+                txs: vec![tx],
+                origin: TxOrigin::Local,
+            })
+            .map_err(|e| ViewError::Internal(e.to_string()))?;
+        match verdicts.into_iter().next() {
+            Some(Verdict::Accepted) => {
+                if let Ok(mut w) = self.waiters.lock() {
+                    // Transactions that never commit (evicted, replaced) would pile up.
+                    if w.submitted.len() >= RECENT_TXS {
+                        w.submitted.clear();
+                    }
+                    w.submitted.insert(hash.clone(), Instant::now());
+                }
+                Ok(hash)
+            }
+            Some(Verdict::Ignored(Ignored::Duplicate)) => Err(ViewError::Conflict(format!(
+                "transaction {hash} is already known"
+            ))),
+            Some(Verdict::Ignored(Ignored::Full(why))) => Err(ViewError::Unavailable(why)),
+            Some(Verdict::Ignored(Ignored::NotNow(why))) | Some(Verdict::Rejected(why)) => {
+                Err(ViewError::BadRequest(why))
+            }
+            None => Err(ViewError::Internal("no verdict for the transaction".into())),
+        }
+    }
+
+    async fn wait_commit(&self, hash: String) -> Result<u64, ViewError> {
+        let rx = {
+            let mut w = self
+                .waiters
+                .lock()
+                .map_err(|_| ViewError::Internal("waiters lock poisoned".into()))?;
+            if let Some(h) = w.recent.get(&hash) {
+                return Ok(*h);
+            }
+            let (tx, rx) = oneshot::channel();
+            w.waiting.entry(hash).or_default().push(tx);
+            rx
+        };
+        rx.await
+            .map_err(|_| ViewError::Unavailable("the node is shutting down".into()))
+    }
+}
+
+/// Formats milliseconds since the Unix epoch as RFC 3339 UTC, e.g. `2023-11-14T22:13:20.000Z`.
+pub fn rfc3339_ms(ms: u64) -> String {
+    let secs = ms / 1000;
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (proleptic Gregorian calendar).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        ms % 1000
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_formats_known_instants() {
+        assert_eq!(rfc3339_ms(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339_ms(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
+        assert_eq!(rfc3339_ms(951_782_400_000), "2000-02-29T00:00:00.000Z");
+        assert_eq!(rfc3339_ms(4_107_542_399_999), "2100-02-28T23:59:59.999Z");
+    }
+}
