@@ -7,6 +7,7 @@
 //! - [`storage`]: the durable redb database;
 //! - [`mempool`]: the bounded, nonce-ordered transaction pool;
 //! - [`rpc`]: the HTTP/JSON API and Prometheus metrics;
+//! - [`loadgen`]: the load generator (`netwright-node loadgen`);
 //! - [`testnet`]: homes for a local network of validators;
 //! - [`runtime`]: what `netwright-node run` starts.
 
@@ -16,6 +17,7 @@ pub mod config;
 pub mod driver;
 pub mod home;
 pub mod keys;
+pub mod loadgen;
 pub mod mempool;
 pub mod p2p;
 pub mod rpc;

@@ -49,6 +49,25 @@ enum Cmd {
         #[arg(long, default_value = "netwright-local")]
         chain_id: String,
     },
+    /// Offers signed transfers at a fixed rate over RPC endpoints and reports offered, accepted
+    /// and committed tx/s and commit latency percentiles.
+    Loadgen {
+        /// RPC endpoint, `http://HOST:PORT`; repeat to spread the load.
+        #[arg(long, required = true, num_args = 1..)]
+        rpc: Vec<String>,
+        /// Offered transactions per second.
+        #[arg(long)]
+        rate: f64,
+        /// Length of the load window: `10s`, `500ms`, `2m` or seconds.
+        #[arg(long)]
+        duration: String,
+        /// Node home whose funded account (node_key.json) funds the senders; repeatable.
+        #[arg(long, num_args = 1..)]
+        key_home: Vec<PathBuf>,
+        /// Number of fresh sender accounts.
+        #[arg(long, default_value_t = 64)]
+        accounts: usize,
+    },
     /// Prints the version.
     Version,
 }
@@ -107,6 +126,30 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
                     n.peer_id
                 );
             }
+            Ok(())
+        }
+        Cmd::Loadgen {
+            rpc,
+            rate,
+            duration,
+            key_home,
+            accounts,
+        } => {
+            let spec = netwright_node::loadgen::LoadSpec {
+                rpc,
+                rate,
+                duration: netwright_node::loadgen::parse_duration(&duration)?,
+                key_homes: key_home,
+                accounts,
+            };
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?;
+            let report = runtime.block_on(netwright_node::loadgen::run(&spec, &mut |note| {
+                eprintln!("loadgen: {note}")
+            }))?;
+            print!("{}", report.render());
             Ok(())
         }
         Cmd::Run { home } => {
