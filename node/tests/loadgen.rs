@@ -2,47 +2,12 @@
 //! transactions and prints a report that parses; bad flags and an unreachable endpoint fail with
 //! a clear error and no panic.
 
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use netwright_node::loadgen::Report;
 
-const BIN: &str = env!("CARGO_BIN_EXE_netwright-node");
-
-/// Kills every child on drop, so no process outlives the test even when it fails.
-struct Nodes(Vec<Child>);
-
-impl Drop for Nodes {
-    fn drop(&mut self) {
-        for child in &mut self.0 {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .output()
-        .expect("run netwright-node")
-}
-
-fn height(rpc: &str) -> Option<u64> {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(rpc).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        s,
-        "GET /status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut text = String::new();
-    s.read_to_string(&mut text).ok()?;
-    let body = text.split_once("\r\n\r\n")?.1;
-    serde_json::from_str::<serde_json::Value>(body).ok()?["height"].as_u64()
-}
+mod common;
+use common::{height, run, Nodes};
 
 #[test]
 fn bad_flags_and_unreachable_rpc_fail_cleanly() {
@@ -114,34 +79,9 @@ fn bad_flags_and_unreachable_rpc_fail_cleanly() {
 
 #[test]
 fn loadgen_commits_transfers_on_four_validators() {
-    let dir = tempfile::tempdir().unwrap();
-    let port = 44_000 + (std::process::id() % 500) as u16 * 16;
-    let out = run(&[
-        "testnet",
-        "--validators",
-        "4",
-        "--out",
-        dir.path().to_str().unwrap(),
-        "--base-port",
-        &port.to_string(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let homes: Vec<_> = (0..4)
-        .map(|i| dir.path().join(format!("node{i}")))
-        .collect();
-    let rpcs: Vec<String> = (0..4)
-        .map(|i| format!("127.0.0.1:{}", port + 2 * i + 1))
-        .collect();
-    let _nodes = Nodes(
-        homes
-            .iter()
-            .map(|h: &std::path::PathBuf| start(h))
-            .collect(),
-    );
+    let net = common::testnet(4, 44_000 + (std::process::id() % 500) as u16 * 16);
+    let (homes, rpcs) = (&net.homes, &net.rpcs);
+    let _nodes = Nodes::start_all(homes);
 
     let unreachable = run(&[
         "loadgen",
@@ -194,14 +134,4 @@ fn loadgen_commits_transfers_on_four_validators() {
         report.latency_p50_ms > 0.0 && report.latency_p50_ms <= report.latency_p99_ms,
         "{stdout}"
     );
-}
-
-fn start(home: &Path) -> Child {
-    Command::new(BIN)
-        .args(["run", "--home", home.to_str().unwrap()])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn node")
 }

@@ -1,58 +1,18 @@
 //! A real 4-validator network on loopback: `testnet --validators 4`, four `run` processes, and
-//! every node's blocks and state roots compared; a transfer is committed; a fifth node (not a
-//! validator) started late syncs from genesis to the tip; then one validator is killed with SIGKILL, the
-//! others keep committing, and the restarted validator catches up from its own storage and its
+//! every node's blocks and state roots compared; a transfer is committed; then one validator is
+//! killed with SIGKILL, the others keep committing, and the restarted validator catches up from its own storage and its
 //! peers; finally every node is killed with SIGKILL and restarted: no committed block or
 //! transaction is lost and the chain continues.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_netwright-node");
+mod common;
+use common::{get, height, start, Nodes};
+
 const DEADLINE: Duration = Duration::from_secs(120);
-
-/// Kills every child on drop, so no process outlives the test even when it fails.
-struct Nodes(Vec<Option<Child>>);
-
-impl Drop for Nodes {
-    fn drop(&mut self) {
-        for child in self.0.iter_mut().flatten() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn start(home: &Path) -> Child {
-    Command::new(BIN)
-        .args(["run", "--home", home.to_str().unwrap()])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn node")
-}
-
-fn get(rpc: &str, path: &str) -> Option<Value> {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(rpc).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut text = String::new();
-    s.read_to_string(&mut text).ok()?;
-    if !text.starts_with("HTTP/1.1 200") {
-        return None;
-    }
-    let body = text.split_once("\r\n\r\n")?.1;
-    serde_json::from_str(body).ok()
-}
 
 fn post(rpc: &str, path: &str, body: &str) -> (String, Value) {
     use std::io::{Read, Write};
@@ -93,10 +53,6 @@ fn transfer(home: &Path, amount: u64) -> (Vec<u8>, String) {
     (tx, to.to_string())
 }
 
-fn height(rpc: &str) -> Option<u64> {
-    get(rpc, "/status")?["height"].as_u64()
-}
-
 fn wait_heights(rpcs: &[&str], at_least: u64) {
     let deadline = Instant::now() + DEADLINE;
     loop {
@@ -135,33 +91,10 @@ fn assert_same_chain(rpcs: &[&str], heights: impl IntoIterator<Item = u64>) {
 
 #[test]
 fn four_validators_agree_survive_kill_9_and_catch_up() {
-    let dir = tempfile::tempdir().unwrap();
-    let port = 42_000 + (std::process::id() % 500) as u16 * 16;
-    let out = Command::new(BIN)
-        .args([
-            "testnet",
-            "--validators",
-            "4",
-            "--out",
-            dir.path().to_str().unwrap(),
-            "--base-port",
-            &port.to_string(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let homes: Vec<_> = (0..4)
-        .map(|i| dir.path().join(format!("node{i}")))
-        .collect();
-    let rpc_addrs: Vec<String> = (0..4)
-        .map(|i| format!("127.0.0.1:{}", port + 2 * i + 1))
-        .collect();
-    let rpcs: Vec<&str> = rpc_addrs.iter().map(String::as_str).collect();
-    let mut nodes = Nodes(homes.iter().map(|h| Some(start(h))).collect());
+    let net = common::testnet(4, 42_000 + (std::process::id() % 500) as u16 * 16);
+    let homes = &net.homes;
+    let rpcs: Vec<&str> = net.rpcs.iter().map(String::as_str).collect();
+    let mut nodes = Nodes::start_all(homes);
 
     wait_heights(&rpcs, 20);
     assert_same_chain(&rpcs, [1, 2, 7, 13, 19, 20]);
@@ -218,7 +151,7 @@ fn four_validators_agree_survive_kill_9_and_catch_up() {
         child.kill().unwrap();
         child.wait().unwrap();
     }
-    for (slot, home) in nodes.0.iter_mut().zip(&homes) {
+    for (slot, home) in nodes.0.iter_mut().zip(homes) {
         *slot = Some(start(home));
     }
     let top = before.iter().map(|(h, _)| *h).max().unwrap();
