@@ -34,7 +34,8 @@ pub enum HomeError {
     },
     /// A required file is missing.
     #[error(
-        "{path}: missing ({what}); run `netwright-node init --home {home}` or provide the file"
+        "{path}: missing ({what}); `netwright-node init --home {home}` writes a node key and config, \
+         `netwright-node testnet` writes whole homes with a shared genesis, or provide the file"
     )]
     Missing {
         /// The missing file.
