@@ -10,7 +10,7 @@ use ed25519_dalek::Signature;
 use serde_json::Value;
 
 use crate::digest::DigestSet;
-use crate::jcs::{to_canonical, CanonicalError};
+use crate::jcs::{to_canonical, write_decimal, CanonicalError};
 use crate::keys::{KeyId, Signer};
 use crate::statement::{Receipt, StatementError};
 
@@ -38,27 +38,12 @@ pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
 /// Appends the PAE header (everything before the body) for a body of `body_len` bytes.
 pub fn write_pae_header(out: &mut Vec<u8>, payload_type: &str, body_len: usize) {
     out.extend_from_slice(b"DSSEv1 ");
-    write_decimal(out, payload_type.len());
+    write_decimal(out, payload_type.len() as u64);
     out.push(b' ');
     out.extend_from_slice(payload_type.as_bytes());
     out.push(b' ');
-    write_decimal(out, body_len);
+    write_decimal(out, body_len as u64);
     out.push(b' ');
-}
-
-fn write_decimal(out: &mut Vec<u8>, value: usize) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut rest = value;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[at..]);
 }
 
 /// A log line that could not be read as a receipt envelope.

@@ -145,6 +145,12 @@ pub(crate) fn write_u64(
             reason: format!("integer {value} is outside the safe range ±{MAX_SAFE_INTEGER}"),
         });
     }
+    write_decimal(out, value);
+    Ok(())
+}
+
+/// Appends `value` in plain decimal ASCII, with no sign, separators or leading zeros.
+pub(crate) fn write_decimal(out: &mut Vec<u8>, value: u64) {
     let mut digits = [0u8; 20];
     let mut at = digits.len();
     let mut rest = value;
@@ -157,7 +163,6 @@ pub(crate) fn write_u64(
         }
     }
     out.extend_from_slice(&digits[at..]);
-    Ok(())
 }
 
 /// Appends `s` as a canonical JSON string (with its quotes).
