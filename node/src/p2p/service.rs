@@ -252,6 +252,20 @@ impl Service {
         let _ = self.events.send(event).await;
     }
 
+    /// Refuses to forward a gossip message and penalises the peer that sent it.
+    async fn reject_gossip(
+        &mut self,
+        message_id: &gossipsub::MessageId,
+        source: PeerId,
+        offence: Offence,
+    ) {
+        self.swarm
+            .behaviour_mut()
+            .gossipsub
+            .report_message_validation_result(message_id, &source, MessageAcceptance::Reject);
+        self.penalise(source, offence).await;
+    }
+
     async fn penalise(&mut self, peer: PeerId, offence: Offence) {
         let now = Instant::now();
         let penalty = self.scores.penalise(peer, offence, now);
@@ -382,29 +396,15 @@ impl Service {
             _ => return,
         };
         let Some(&topic) = self.topics.get(&message.topic) else {
-            self.swarm
-                .behaviour_mut()
-                .gossipsub
-                .report_message_validation_result(
-                    &message_id,
-                    &propagation_source,
-                    MessageAcceptance::Reject,
-                );
-            self.penalise(propagation_source, Offence::Invalid).await;
+            self.reject_gossip(&message_id, propagation_source, Offence::Invalid)
+                .await;
             return;
         };
         let limit = self.config.limit(topic);
         if message.data.len() > limit {
             debug!(peer = %propagation_source, size = message.data.len(), limit, ?topic, "oversized gossip");
-            self.swarm
-                .behaviour_mut()
-                .gossipsub
-                .report_message_validation_result(
-                    &message_id,
-                    &propagation_source,
-                    MessageAcceptance::Reject,
-                );
-            self.penalise(propagation_source, Offence::Oversized).await;
+            self.reject_gossip(&message_id, propagation_source, Offence::Oversized)
+                .await;
             return;
         }
         let msg = GossipMessage {
