@@ -79,7 +79,7 @@ fn bad_flags_and_unreachable_rpc_fail_cleanly() {
 
 #[test]
 fn loadgen_commits_transfers_on_four_validators() {
-    let net = common::testnet(4, 44_000 + (std::process::id() % 500) as u16 * 16);
+    let net = common::testnet(4, common::free_ports(8));
     let (homes, rpcs) = (&net.homes, &net.rpcs);
     let _nodes = Nodes::start_all(homes);
 

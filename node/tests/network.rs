@@ -4,7 +4,7 @@
 //! peers; finally every node is killed with SIGKILL and restarted: no committed block or
 //! transaction is lost and the chain continues.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -53,7 +53,7 @@ fn transfer(home: &Path, amount: u64) -> (Vec<u8>, String) {
     (tx, to.to_string())
 }
 
-fn wait_heights(rpcs: &[&str], at_least: u64) {
+fn wait_heights(rpcs: &[&str], at_least: u64, homes: &[PathBuf]) {
     let deadline = Instant::now() + DEADLINE;
     loop {
         let hs: Vec<Option<u64>> = rpcs.iter().map(|r| height(r)).collect();
@@ -62,7 +62,8 @@ fn wait_heights(rpcs: &[&str], at_least: u64) {
         }
         assert!(
             Instant::now() < deadline,
-            "heights {hs:?} did not all reach {at_least} in time"
+            "heights {hs:?} did not all reach {at_least} in time; node logs:\n{}",
+            common::log_tails(homes, 30)
         );
         std::thread::sleep(Duration::from_millis(200));
     }
@@ -91,12 +92,12 @@ fn assert_same_chain(rpcs: &[&str], heights: impl IntoIterator<Item = u64>) {
 
 #[test]
 fn four_validators_agree_survive_kill_9_and_catch_up() {
-    let net = common::testnet(4, 42_000 + (std::process::id() % 500) as u16 * 16);
+    let net = common::testnet(4, common::free_ports(8));
     let homes = &net.homes;
     let rpcs: Vec<&str> = net.rpcs.iter().map(String::as_str).collect();
     let mut nodes = Nodes::start_all(homes);
 
-    wait_heights(&rpcs, 20);
+    wait_heights(&rpcs, 20, homes);
     assert_same_chain(&rpcs, [1, 2, 7, 13, 19, 20]);
 
     // A transfer submitted to node 0 commits and every node shows the new balance.
@@ -109,7 +110,7 @@ fn four_validators_agree_survive_kill_9_and_catch_up() {
         outcome["hash"].as_str().unwrap(),
         hex::encode(blake3::hash(&tx).as_bytes())
     );
-    wait_heights(&rpcs, committed_at);
+    wait_heights(&rpcs, committed_at, homes);
     for rpc in &rpcs {
         let account = get(rpc, &format!("/accounts/{to}")).unwrap();
         assert_eq!(
@@ -129,12 +130,12 @@ fn four_validators_agree_survive_kill_9_and_catch_up() {
     killed.kill().unwrap();
     killed.wait().unwrap();
     let stopped_at = rpcs[..3].iter().filter_map(|r| height(r)).max().unwrap();
-    wait_heights(&rpcs[..3], stopped_at + 20);
+    wait_heights(&rpcs[..3], stopped_at + 20, homes);
 
     // Restarted from its own storage, it catches up with the others and agrees with them.
     nodes.0[3] = Some(start(&homes[3]));
     let target = rpcs[..3].iter().filter_map(|r| height(r)).max().unwrap() + 10;
-    wait_heights(&rpcs, target);
+    wait_heights(&rpcs, target, homes);
     assert_same_chain(&rpcs, [stopped_at - 1, stopped_at, stopped_at + 1, target]);
 
     // SIGKILL every node at once: nothing any node reported as committed is lost, and the
@@ -155,7 +156,7 @@ fn four_validators_agree_survive_kill_9_and_catch_up() {
         *slot = Some(start(home));
     }
     let top = before.iter().map(|(h, _)| *h).max().unwrap();
-    wait_heights(&rpcs, top + 10);
+    wait_heights(&rpcs, top + 10, homes);
     for (h, b) in &before {
         for rpc in &rpcs {
             assert_eq!(

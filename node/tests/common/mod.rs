@@ -31,15 +31,57 @@ impl Drop for Nodes {
     }
 }
 
-/// Starts `netwright-node run` on `home`, its output discarded.
+/// Starts `netwright-node run` on `home`, its log appended to `home/node.log`.
 pub fn start(home: &Path) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(home.join("node.log"))
+        .expect("open node.log");
     Command::new(BIN)
         .args(["run", "--home", home.to_str().unwrap()])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .expect("spawn node")
+}
+
+/// The last `lines` lines of each home's `node.log`, for failure messages.
+pub fn log_tails(homes: &[PathBuf], lines: usize) -> String {
+    let mut out = String::new();
+    for home in homes {
+        let text = std::fs::read_to_string(home.join("node.log")).unwrap_or_default();
+        let all: Vec<&str> = text.lines().collect();
+        out.push_str(&format!("--- {} ---\n", home.display()));
+        for line in &all[all.len().saturating_sub(lines)..] {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The first port of `count` consecutive loopback ports that are free now.
+///
+/// Ports are taken below Linux's ephemeral range (32768 and up), so outgoing connections of
+/// this or any other process cannot occupy them between this check and the nodes' start;
+/// the starting block depends on the process id so that concurrent test binaries differ.
+pub fn free_ports(count: u16) -> u16 {
+    const LOW: u32 = 20_000;
+    const HIGH: u32 = 32_000;
+    let span = u32::from(count).max(1);
+    let blocks = (HIGH - LOW) / span;
+    let first = std::process::id() % blocks;
+    for i in 0..blocks {
+        let base = LOW + ((first + i) % blocks) * span;
+        let all_free = (base..base + span)
+            .all(|p| std::net::TcpListener::bind(("127.0.0.1", p as u16)).is_ok());
+        if all_free {
+            return base as u16;
+        }
+    }
+    panic!("no {count} consecutive free loopback ports between {LOW} and {HIGH}");
 }
 
 /// Runs the node binary with `args` to completion.
