@@ -9,10 +9,13 @@ use sha2::{Digest, Sha256};
 /// A 32-byte SHA-256 tree hash.
 pub type Hash = [u8; 32];
 
+/// The byte before a line in its leaf hash (RFC 9162 domain separation).
+pub const LEAF_PREFIX: [u8; 1] = [0x00];
+
 /// The hash of a leaf (a log line without its newline).
 pub fn leaf_hash(line: &[u8]) -> Hash {
     let mut h = Sha256::new();
-    h.update([0u8]);
+    h.update(LEAF_PREFIX);
     h.update(line);
     h.finalize().into()
 }
@@ -295,6 +298,24 @@ mod tests {
         );
         let p = inclusion_proof(&l, 2).unwrap();
         assert_eq!(p.path, vec![node_hash(&l[0], &l[1])]);
+    }
+
+    #[test]
+    fn roots_of_power_of_two_chunks_combine_into_the_root() {
+        // The verifier hashes the log in chunks of a power of two lines and
+        // combines the chunks' roots with `root`; that must equal the root over
+        // all leaves, including a short last chunk.
+        for chunk in [1usize, 2, 4, 8] {
+            for n in 0..70 {
+                let l = leaves(n);
+                let roots: Vec<Hash> = l.chunks(chunk).map(root).collect();
+                assert_eq!(root(&roots), root(&l), "{n} leaves in chunks of {chunk}");
+            }
+        }
+        // A chunk size that is not a power of two does not combine this way.
+        let l = leaves(6);
+        let roots: Vec<Hash> = l.chunks(3).map(root).collect();
+        assert_ne!(root(&roots), root(&l));
     }
 
     proptest! {

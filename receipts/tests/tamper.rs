@@ -6,8 +6,8 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use common::*;
 use netwright_receipts::{
-    envelope::encode_envelope, open_line, verify_bytes, Algorithm, Checkpoint, Finding, Parent,
-    Signer, StopReason, StopRule, VerifyOptions,
+    envelope::encode_envelope, merkle, open_line, verify_bytes, Algorithm, Checkpoint, Finding,
+    Parent, Signer, StopReason, StopRule, VerifyOptions,
 };
 
 fn verify(bytes: &[u8]) -> netwright_receipts::Report {
@@ -413,4 +413,68 @@ fn non_canonical_payload_is_rejected_even_if_signed() {
         "{text}"
     );
     let _ = STANDARD.encode(b"");
+}
+
+#[test]
+fn long_logs_are_checked_and_hashed_across_chunks() {
+    // 1300 receipts span three chunks of the verifier's parallel work; receipt
+    // 700 has a statement longer than one BLAKE3 chunk (1024 bytes).
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log");
+    let mut w = netwright_receipts::LogWriter::open(&path, signer(), options()).unwrap();
+    let drafts = (0..1300)
+        .map(|i| {
+            let mut d = draft(i);
+            if i == 700 {
+                d.body.insert("notes".into(), "n".repeat(1500).into());
+            }
+            d
+        })
+        .collect();
+    w.append_batch(drafts).unwrap();
+    drop(w);
+    let mut l = lines(&std::fs::read(&path).unwrap());
+    assert!(open_line(&l[700]).unwrap().payload.len() > 1024);
+    let trusted = trusted();
+    let run = |l: &[Vec<u8>], threads: usize| {
+        let mut o = VerifyOptions::new(&trusted);
+        o.threads = threads;
+        verify_bytes(&join(l), &o)
+    };
+    let leaves = |l: &[Vec<u8>]| {
+        let hashes: Vec<_> = l.iter().map(|x| merkle::leaf_hash(x)).collect();
+        merkle::root(&hashes)
+    };
+    for threads in [1, 2] {
+        let r = run(&l, threads);
+        assert!(r.is_ok(), "{}", messages(&r));
+        assert_eq!((r.lines, r.valid_signatures), (1300, 1300));
+        assert_eq!(r.root, leaves(&l));
+    }
+
+    // A modified statement in the second chunk, a modified signature and a
+    // malformed line in the third.
+    l[600] = modify_body(&l[600]);
+    let r0 = open_line(&l[1100]).unwrap();
+    let mut sig = r0.signature.to_bytes();
+    sig[5] ^= 0x40;
+    l[1100] = encode_envelope(
+        &r0.payload,
+        &r0.keyid,
+        &ed25519_dalek::Signature::from_bytes(&sig),
+    );
+    l[1200] = b"{\"payload\":\"\"}".to_vec();
+    let serial = run(&l, 1);
+    assert_eq!(serial, run(&l, 2));
+    assert_eq!(serial.root, leaves(&l));
+    let text = messages(&serial);
+    for expected in [
+        "line 601 (seq 600): signature by key",
+        "line 602 (seq 601): parent sha256 and blake3 do not match line 601 (seq 600)",
+        "line 1101 (seq 1100): signature by key",
+        "line 1201: malformed receipt",
+    ] {
+        assert!(text.contains(expected), "{expected}\n{text}");
+    }
+    assert_eq!(serial.valid_signatures, 1297, "{text}");
 }
