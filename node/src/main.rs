@@ -34,11 +34,14 @@ enum Cmd {
         home: PathBuf,
     },
     /// Creates homes for a local network: N validators on loopback, peered with each other,
-    /// sharing one genesis in which each is funded and staked.
+    /// sharing one genesis in which each is funded and staked, and K full nodes.
     Testnet {
         /// Number of validators.
         #[arg(long)]
         validators: usize,
+        /// Number of full nodes (homes after the validators; keys not in genesis).
+        #[arg(long, default_value_t = 0)]
+        full_nodes: usize,
         /// Directory receiving node0/, node1/, ...
         #[arg(long)]
         out: PathBuf,
@@ -103,6 +106,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         }
         Cmd::Testnet {
             validators,
+            full_nodes,
             out,
             base_port,
             chain_id,
@@ -113,6 +117,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 .as_millis() as u64;
             let nodes = netwright_node::testnet::create(&netwright_node::testnet::TestnetSpec {
                 validators,
+                full_nodes,
                 out,
                 base_port,
                 chain_id,

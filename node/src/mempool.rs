@@ -158,6 +158,12 @@ impl<T: PoolTx> Mempool<T> {
         self.by_hash.contains_key(hash)
     }
 
+    /// The transaction with `hash`, if held.
+    pub fn get(&self, hash: &T::Hash) -> Option<&T> {
+        let (sender, nonce) = self.by_hash.get(hash)?;
+        self.by_sender.get(sender)?.get(nonce).map(|e| &e.tx)
+    }
+
     /// Pending transactions of `sender`, in nonce order.
     pub fn sender_txs(&self, sender: &T::Sender) -> Vec<&T> {
         self.by_sender

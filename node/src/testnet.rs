@@ -2,8 +2,9 @@
 //!
 //! Each node gets a home (`node<i>/`) with its own key, a `config.toml` listening on loopback
 //! ports derived from a base port (p2p `base + 2i`, RPC `base + 2i + 1`) with every other node
-//! as a persistent peer, and one shared `genesis.json` in which every node is a funded, staked
-//! validator.
+//! as a persistent peer and consensus timeouts tuned for loopback ([`local_timeouts`]), and one
+//! shared `genesis.json` in which the first `validators` nodes are funded, staked validators.
+//! The `full_nodes` homes after them have keys that are not in genesis: they follow the chain.
 
 use std::path::PathBuf;
 
@@ -25,6 +26,9 @@ pub const VALIDATOR_BALANCE: u64 = 1_000_000_000_000;
 pub struct TestnetSpec {
     /// Number of validators (at least 1).
     pub validators: usize,
+    /// Number of full nodes after the validators (`node<validators>/`, ...): keys that are
+    /// neither validators nor funded in genesis.
+    pub full_nodes: usize,
     /// Directory that receives `node0/`, `node1/`, ...
     pub out: PathBuf,
     /// First port: node i listens on `base_port + 2i` (p2p) and `base_port + 2i + 1` (RPC).
@@ -69,11 +73,11 @@ pub enum TestnetError {
 
 /// Creates the homes and the shared genesis. Refuses to overwrite existing homes.
 pub fn create(spec: &TestnetSpec) -> Result<Vec<TestnetNode>, TestnetError> {
-    let n = spec.validators;
-    if n == 0 {
+    let n = spec.validators + spec.full_nodes;
+    if spec.validators == 0 {
         return Err(TestnetError::Invalid {
             arg: "--validators",
-            value: n.to_string(),
+            value: spec.validators.to_string(),
             reason: "at least one validator is needed".into(),
         });
     }
@@ -113,7 +117,7 @@ pub fn create(spec: &TestnetSpec) -> Result<Vec<TestnetNode>, TestnetError> {
             peer_id: keys[i].peer_id().to_string(),
         });
     }
-    let genesis = genesis(spec, &keys)?;
+    let genesis = genesis(spec, &keys[..spec.validators])?;
     for home in &homes {
         write_genesis(&home.genesis_path(), &genesis)?;
     }
@@ -130,7 +134,21 @@ fn node_config(i: usize, peers: Vec<String>, p2p: usize, rpc: usize) -> Config {
     c.p2p.redial_initial_ms = 200;
     c.p2p.redial_max_ms = 2_000;
     c.rpc.listen = format!("127.0.0.1:{rpc}");
+    local_timeouts(&mut c);
     c
+}
+
+/// Sets consensus timeouts for a network on one machine or one LAN: messages arrive within
+/// milliseconds, so rounds can fail fast, and a 50 ms pause after each commit paces blocks.
+pub fn local_timeouts(c: &mut Config) {
+    let t = &mut c.consensus;
+    t.timeout_propose_ms = 400;
+    t.timeout_propose_delta_ms = 100;
+    t.timeout_prevote_ms = 100;
+    t.timeout_prevote_delta_ms = 50;
+    t.timeout_precommit_ms = 100;
+    t.timeout_precommit_delta_ms = 50;
+    t.timeout_commit_ms = 50;
 }
 
 fn rewrite_config(home: &Home, config: &Config) -> Result<(), HomeError> {
@@ -178,6 +196,7 @@ mod tests {
     fn spec(dir: &Path, n: usize) -> TestnetSpec {
         TestnetSpec {
             validators: n,
+            full_nodes: 0,
             out: dir.to_path_buf(),
             base_port: 40_000,
             chain_id: "local-1".into(),
@@ -211,9 +230,38 @@ mod tests {
     }
 
     #[test]
+    fn full_nodes_peer_with_everyone_but_are_not_in_genesis() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = spec(dir.path(), 2);
+        s.full_nodes = 1;
+        let nodes = create(&s).unwrap();
+        assert_eq!(nodes.len(), 3);
+        let loaded: Vec<_> = nodes
+            .iter()
+            .map(|n| Home::new(&n.home).load().unwrap())
+            .collect();
+        let full = &loaded[2];
+        assert_eq!(full.genesis.validators.len(), 2);
+        assert_eq!(full.genesis.accounts.len(), 2);
+        assert!(!full
+            .genesis
+            .validators
+            .iter()
+            .any(|v| v.public_key.as_bytes() == &full.key.public_bytes()));
+        for l in &loaded {
+            assert_eq!(l.checked.persistent_peers.len(), 2);
+            assert_eq!(l.config.consensus.timeout_commit_ms, 50);
+        }
+        assert!(nodes[2].home.ends_with("node2"));
+        assert_eq!(full.config.rpc.listen, "127.0.0.1:40005");
+    }
+
+    #[test]
     fn refuses_zero_validators_and_ports_past_the_end() {
         let dir = tempfile::tempdir().unwrap();
-        let err = create(&spec(dir.path(), 0)).unwrap_err().to_string();
+        let mut zero = spec(dir.path(), 0);
+        zero.full_nodes = 2;
+        let err = create(&zero).unwrap_err().to_string();
         assert!(err.contains("--validators"), "{err}");
         let mut s = spec(dir.path(), 4);
         s.base_port = 65_530;

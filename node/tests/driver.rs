@@ -151,7 +151,12 @@ impl Net {
                 .collect(),
             rng: ChaCha8Rng::seed_from_u64(seed),
             genesis,
-            config: DriverConfig::default(),
+            // Seeds alternate between no commit pause and short ones, so every scenario also
+            // runs with paced heights.
+            config: DriverConfig {
+                commit_pause_ms: [0, 15, 40][(seed % 3) as usize],
+                ..DriverConfig::default()
+            },
             signed: HashMap::new(),
         }
     }
@@ -289,6 +294,13 @@ impl Net {
                 }
                 Command::ScheduleTimer { timer, after_ms } => {
                     self.schedule(self.now + after_ms, i, Ev::Timer(timer));
+                }
+                Command::ScheduleStart { height, after_ms } => {
+                    self.schedule(
+                        self.now + after_ms,
+                        i,
+                        Ev::Deliver(Input::StartNext { height }),
+                    );
                 }
                 Command::Commit(c) => {
                     let store = &mut self.nodes[i].store;
@@ -467,6 +479,39 @@ fn four_validators_finalize_fifty_identical_blocks_and_commit_transfers_with(see
     for w in blocks.windows(2) {
         assert_eq!(w[1].header.parent_hash, w[0].hash());
         assert!(w[1].header.time_ms > w[0].header.time_ms);
+    }
+}
+
+#[test]
+fn commit_pause_spaces_heights_and_keeps_the_chain_identical() {
+    let g = genesis(&[1, 2, 3, 4], &[(20, 1_000_000)]);
+    let mut net = Net::new(3, g, (1..=4).map(|s| Some([s; 32])).collect());
+    net.config.commit_pause_ms = 200;
+    for i in 0..4 {
+        net.boot(i);
+    }
+    net.run_until(120_000, "20 blocks on every node", |n| {
+        (0..4).all(|i| n.tip(i) >= 20)
+    });
+    net.assert_same_chain(&[0, 1, 2, 3]);
+    net.assert_nothing_rejected();
+    for n in &net.nodes {
+        let intervals: Vec<u64> = n
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Committed {
+                    commit_interval_ms: Some(ms),
+                    ..
+                } => Some(*ms),
+                _ => None,
+            })
+            .collect();
+        assert!(intervals.len() >= 15, "{intervals:?}");
+        assert!(
+            intervals.iter().all(|ms| *ms >= 200),
+            "every height starts only after the pause: {intervals:?}"
+        );
     }
 }
 

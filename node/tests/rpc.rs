@@ -219,6 +219,38 @@ async fn submit_returns_hash_and_waits_for_commit() {
 }
 
 #[tokio::test]
+async fn batch_submit_answers_per_transaction() {
+    let (addr, _) = serve().await;
+    let (code, _, body) = call(
+        addr,
+        "POST",
+        "/txs/batch",
+        "{\"txs\": [\"0a0b\", \"\", \"zz\", \"0a0b\"]}",
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    let results = v["results"].as_array().unwrap();
+    let statuses: Vec<u64> = results
+        .iter()
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, vec![202, 400, 400, 409]);
+    assert_eq!(
+        results[0]["hash"],
+        blake3::hash(&[10, 11]).to_hex().to_string()
+    );
+    assert!(results[0].get("error").is_none());
+    assert!(
+        results[2]["error"].as_str().unwrap().contains("txs[2]"),
+        "{body}"
+    );
+    let (code, _, body) = call(addr, "POST", "/txs/batch", "{\"tx\": \"00\"}").await;
+    assert_eq!(code, 400);
+    assert!(error_of(&body).contains("txs"), "{body}");
+}
+
+#[tokio::test]
 async fn metrics_are_prometheus_text() {
     let (addr, metrics) = serve().await;
     metrics.height.set(12);

@@ -149,6 +149,59 @@ fn read_body(r: &mut Reader<'_>) -> Result<TxBody, TxDecodeError> {
 /// well-formed transaction has exactly one byte representation, and
 /// `decode_tx(b)?.tx.encode() == b`.
 pub fn decode_tx(bytes: &[u8]) -> Result<DecodedTx, TxDecodeError> {
+    decode_with(bytes, &mut PublicKey::from_bytes)
+}
+
+/// Signer keys already decompressed, by their bytes, so that decoding many transactions of the
+/// same senders decompresses each key once ([`decode_tx_cached`]). Bounded: when full it starts
+/// over.
+#[derive(Debug, Clone)]
+pub struct KeyCache {
+    keys: std::collections::HashMap<[u8; 32], PublicKey>,
+    max: usize,
+}
+
+impl KeyCache {
+    /// An empty cache holding at most `max` keys.
+    pub fn new(max: usize) -> Self {
+        KeyCache {
+            keys: std::collections::HashMap::new(),
+            max: max.max(1),
+        }
+    }
+
+    /// Number of keys held.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// True when no key is held.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    fn key(&mut self, bytes: [u8; 32]) -> Result<PublicKey, PublicKeyError> {
+        if let Some(k) = self.keys.get(&bytes) {
+            return Ok(*k);
+        }
+        let k = PublicKey::from_bytes(bytes)?;
+        if self.keys.len() >= self.max {
+            self.keys.clear();
+        }
+        self.keys.insert(bytes, k);
+        Ok(k)
+    }
+}
+
+/// [`decode_tx`] with signer keys taken from (and added to) `keys`; same result.
+pub fn decode_tx_cached(bytes: &[u8], keys: &mut KeyCache) -> Result<DecodedTx, TxDecodeError> {
+    decode_with(bytes, &mut |b| keys.key(b))
+}
+
+fn decode_with(
+    bytes: &[u8],
+    parse_key: &mut dyn FnMut([u8; 32]) -> Result<PublicKey, PublicKeyError>,
+) -> Result<DecodedTx, TxDecodeError> {
     if bytes.is_empty() {
         return Err(TxDecodeError::Empty);
     }
@@ -169,7 +222,7 @@ pub fn decode_tx(bytes: &[u8]) -> Result<DecodedTx, TxDecodeError> {
     let chain_id = std::str::from_utf8(r.take("chain_id", chain_len as usize)?)
         .map_err(|_| TxDecodeError::ChainIdNotUtf8)?
         .to_owned();
-    let signer = PublicKey::from_bytes(r.array::<32>("signer")?).map_err(TxDecodeError::Signer)?;
+    let signer = parse_key(r.array::<32>("signer")?).map_err(TxDecodeError::Signer)?;
     let nonce = r.u64("nonce")?;
     let fee = r.u64("fee")?;
     let body = read_body(&mut r)?;
@@ -203,6 +256,34 @@ pub fn decode_tx(bytes: &[u8]) -> Result<DecodedTx, TxDecodeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cached_decoding_gives_the_same_result_and_keeps_keys() {
+        let sk = SigningKey::from_bytes(&[5; 32]);
+        let tx = |nonce| {
+            crate::tx::TxPayload {
+                chain_id: "c".into(),
+                signer: PublicKey::from(sk.verifying_key()),
+                nonce,
+                fee: 1,
+                body: crate::tx::TxBody::Stake { amount: 2 },
+            }
+            .sign(&sk)
+            .encode()
+        };
+        let mut keys = KeyCache::new(1);
+        assert!(keys.is_empty());
+        for nonce in 0..3 {
+            let bytes = tx(nonce);
+            assert_eq!(decode_tx_cached(&bytes, &mut keys), decode_tx(&bytes));
+        }
+        assert_eq!(keys.len(), 1);
+        let mut bad = tx(0);
+        bad[5..37].copy_from_slice(&[0; 32]);
+        assert_eq!(decode_tx_cached(&bad, &mut keys), decode_tx(&bad));
+        assert!(decode_tx(&bad).is_err());
+        assert_eq!(keys.len(), 1, "refused keys are not kept");
+    }
     use ed25519_dalek::SigningKey;
 
     fn sample() -> SignedTx {

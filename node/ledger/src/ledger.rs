@@ -139,6 +139,24 @@ pub struct ValidatorView {
     pub power: u64,
 }
 
+/// Transactions a caller already decoded and whose signatures it verified, looked up by hash
+/// (BLAKE3 of the encoded transaction, signature included) during
+/// [`Ledger::apply_block_known`].
+pub trait KnownTxs {
+    /// The decoded transaction with this hash, if its signature was verified.
+    fn known(&self, hash: &Hash) -> Option<&DecodedTx>;
+}
+
+/// No transaction is known: everything is decoded and verified.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoKnownTxs;
+
+impl KnownTxs for NoKnownTxs {
+    fn known(&self, _hash: &Hash) -> Option<&DecodedTx> {
+        None
+    }
+}
+
 /// The ledger: typed state, cached Merkle leaves and the current root.
 #[derive(Debug, Clone)]
 pub struct Ledger {
@@ -346,20 +364,36 @@ impl Ledger {
             .map(|b| decode_tx(b.as_ref()).map_err(TxError::from))
             .collect();
         let ok: Vec<&DecodedTx> = decoded.iter().filter_map(|d| d.as_ref().ok()).collect();
-        let mut verdicts = verify_signatures(&ok).into_iter();
+        let mut verdicts = self.check_decoded_txs(&ok).into_iter();
         decoded
             .iter()
             .map(|d| match d {
-                Ok(tx) => {
-                    let sig_ok = verdicts.next().unwrap_or(false);
-                    self.check_decoded(tx, sig_ok)
-                }
+                Ok(_) => verdicts.next().unwrap_or(Err(TxError::BadSignature)),
                 Err(e) => Err(e.clone()),
             })
             .collect()
     }
 
-    fn check_decoded(&self, d: &DecodedTx, sig_ok: bool) -> Result<CheckedTx, TxError> {
+    /// [`Ledger::check_txs`] for transactions the caller already decoded: signatures are
+    /// verified as one batch, then each is checked against the state.
+    pub fn check_decoded_txs(&self, txs: &[&DecodedTx]) -> Vec<Result<CheckedTx, TxError>> {
+        let verdicts = verify_signatures(txs);
+        txs.iter()
+            .zip(verdicts)
+            .map(|(d, sig_ok)| self.check_decoded(d, sig_ok))
+            .collect()
+    }
+
+    /// Mempool re-check of a transaction whose signature the caller verified before (for
+    /// example one already in the pool, against a newer state): [`Ledger::check_tx`] without
+    /// decoding and signature verification.
+    pub fn check_verified(&self, d: &DecodedTx) -> Result<CheckedTx, TxError> {
+        self.check_decoded(d, true)
+    }
+
+    /// [`Ledger::check_tx`] for a decoded transaction whose signature the caller verified
+    /// with [`crate::verify_signatures`]; `sig_ok` is that verdict.
+    pub fn check_decoded(&self, d: &DecodedTx, sig_ok: bool) -> Result<CheckedTx, TxError> {
         self.check_chain(d)?;
         if !sig_ok {
             return Err(TxError::BadSignature);
@@ -426,26 +460,52 @@ impl Ledger {
         time_ms: u64,
         txs: &[T],
     ) -> Result<BlockOutcome, BlockError> {
+        self.apply_block_known(height, time_ms, txs, &NoKnownTxs)
+    }
+
+    /// [`Ledger::apply_block`] for a caller that already decoded some of the transactions and
+    /// verified their signatures (a mempool): those `known` returns by hash are neither decoded
+    /// nor verified again; the others are, as one batch. The result is the same as
+    /// `apply_block` as long as `known` only returns correctly verified transactions.
+    pub fn apply_block_known<T: AsRef<[u8]>>(
+        &mut self,
+        height: u64,
+        time_ms: u64,
+        txs: &[T],
+        known: &dyn KnownTxs,
+    ) -> Result<BlockOutcome, BlockError> {
         self.check_block_header(height, time_ms, txs.len())?;
-        let decoded: Vec<Result<DecodedTx, TxError>> = txs
+        let hashes: Vec<Hash> = txs.iter().map(|b| Hash::of(b.as_ref())).collect();
+        let fresh: Vec<Option<Result<DecodedTx, TxError>>> = txs
             .iter()
-            .map(|b| decode_tx(b.as_ref()).map_err(TxError::from))
+            .zip(&hashes)
+            .map(|(b, h)| match known.known(h) {
+                Some(_) => None,
+                None => Some(decode_tx(b.as_ref()).map_err(TxError::from)),
+            })
             .collect();
-        let ok: Vec<&DecodedTx> = decoded.iter().filter_map(|d| d.as_ref().ok()).collect();
-        let mut verdicts = verify_signatures(&ok).into_iter();
+        let to_verify: Vec<&DecodedTx> = fresh
+            .iter()
+            .filter_map(|d| d.as_ref().and_then(|d| d.as_ref().ok()))
+            .collect();
+        let mut verdicts = verify_signatures(&to_verify).into_iter();
 
         let mut changes = Changes::default();
         let mut tx_results = Vec::with_capacity(txs.len());
-        for (raw, d) in txs.iter().zip(&decoded) {
+        for (hash, d) in hashes.iter().zip(&fresh) {
             let (result, fee_charged) = match d {
-                Err(e) => (Err(e.clone()), 0),
-                Ok(tx) => {
+                Some(Err(e)) => (Err(e.clone()), 0),
+                Some(Ok(tx)) => {
                     let sig_ok = verdicts.next().unwrap_or(false);
                     self.execute(&mut changes, tx, sig_ok, height)
                 }
+                None => match known.known(hash) {
+                    Some(tx) => self.execute(&mut changes, tx, true, height),
+                    None => (Err(TxError::BadSignature), 0),
+                },
             };
             tx_results.push(TxResult {
-                hash: Hash::of(raw.as_ref()),
+                hash: *hash,
                 result,
                 fee_charged,
             });
@@ -594,5 +654,49 @@ mod tests {
         sorted.dedup();
         assert_eq!(keys, sorted, "write set is sorted and has no duplicates");
         assert_eq!(l.fee_pool(), 6);
+    }
+
+    struct Known(Vec<DecodedTx>);
+
+    impl KnownTxs for Known {
+        fn known(&self, hash: &Hash) -> Option<&DecodedTx> {
+            self.0.iter().find(|d| d.hash == *hash)
+        }
+    }
+
+    #[test]
+    fn known_transactions_give_the_same_outcome_as_fresh_ones() {
+        let stake = |i: u8, nonce: u64| {
+            TxPayload {
+                chain_id: "unit".into(),
+                signer: PublicKey::from(sk(i).verifying_key()),
+                nonce,
+                fee: 1,
+                body: TxBody::Stake { amount: 3 },
+            }
+            .sign(&sk(i))
+            .encode()
+        };
+        let mut bad_sig = stake(3, 0);
+        let last = bad_sig.len() - 1;
+        bad_sig[last] ^= 1;
+        let txs = vec![stake(1, 0), stake(2, 0), bad_sig, stake(1, 1), vec![0xff]];
+        let known = Known(vec![
+            decode_tx(&txs[0]).unwrap(),
+            decode_tx(&txs[3]).unwrap(),
+        ]);
+        let mut fresh = Ledger::from_genesis(&genesis()).unwrap();
+        let mut with_known = fresh.clone();
+        let a = fresh.apply_block(10, 6, &txs).unwrap();
+        let b = with_known.apply_block_known(10, 6, &txs, &known).unwrap();
+        assert_eq!(a, b);
+        let codes: Vec<bool> = b.tx_results.iter().map(|r| r.result.is_ok()).collect();
+        assert_eq!(codes, vec![true, true, false, true, false]);
+        assert_eq!(
+            with_known
+                .check_verified(&decode_tx(&stake(2, 1)).unwrap())
+                .map(|c| c.nonce),
+            Ok(1)
+        );
     }
 }

@@ -23,15 +23,15 @@ pub mod tx;
 pub mod verify;
 
 pub use address::{Address, AddressError};
-pub use codec::{decode_tx, DecodedTx, TxDecodeError};
+pub use codec::{decode_tx, decode_tx_cached, DecodedTx, KeyCache, TxDecodeError};
 pub use crypto::{Hash, HexError, PublicKey, PublicKeyError};
 pub use error::{BlockError, TxError};
 pub use genesis::{
     Genesis, GenesisAccount, GenesisError, GenesisValidator, Params, MAX_TOTAL_SUPPLY,
 };
 pub use ledger::{
-    AccountView, BlockOutcome, CheckedTx, Ledger, TxResult, UnbondingEntry, ValidatorUpdate,
-    ValidatorView, WriteSet,
+    AccountView, BlockOutcome, CheckedTx, KnownTxs, Ledger, NoKnownTxs, TxResult, UnbondingEntry,
+    ValidatorUpdate, ValidatorView, WriteSet,
 };
 pub use state::SnapshotError;
 pub use tx::{SignedTx, TxBody, TxPayload, MAX_TX_BYTES, TX_SIGN_DOMAIN};

@@ -8,7 +8,7 @@
 
 use netwright_consensus::encoding::tx_root;
 use netwright_consensus::{BlockHash, Validator, ValidatorId, ValidatorSet, ValidatorSetError};
-use netwright_ledger::{BlockError, BlockOutcome, Ledger};
+use netwright_ledger::{BlockError, BlockOutcome, KnownTxs, Ledger};
 
 /// Domain prefix of the genesis block hash.
 const GENESIS_DOMAIN: &[u8] = b"netwright/genesis/v1\0";
@@ -82,18 +82,19 @@ impl ExecCache {
     }
 
     /// Executes `txs` on a copy of `base` (or finds the earlier execution) and returns the
-    /// state root it gives.
+    /// state root it gives. Transactions `known` returns are not decoded or verified again.
     pub fn execute(
         &mut self,
         base: &Ledger,
         key: ExecKey,
         txs: &[Vec<u8>],
+        known: &dyn KnownTxs,
     ) -> Result<[u8; 32], BlockError> {
         if let Some((_, _, out)) = self.entries.iter().find(|(k, _, _)| *k == key) {
             return Ok(out.state_root.0);
         }
         let mut copy = base.clone();
-        let out = copy.apply_block(key.height, key.time_ms, txs)?;
+        let out = copy.apply_block_known(key.height, key.time_ms, txs, known)?;
         let root = out.state_root.0;
         if self.entries.len() >= self.max {
             self.entries.remove(0);
@@ -108,13 +109,14 @@ impl ExecCache {
         base: &Ledger,
         key: ExecKey,
         txs: &[Vec<u8>],
+        known: &dyn KnownTxs,
     ) -> Result<(Ledger, BlockOutcome), BlockError> {
         if let Some(i) = self.entries.iter().position(|(k, _, _)| *k == key) {
             let (_, ledger, out) = self.entries.swap_remove(i);
             return Ok((ledger, out));
         }
         let mut copy = base.clone();
-        let out = copy.apply_block(key.height, key.time_ms, txs)?;
+        let out = copy.apply_block_known(key.height, key.time_ms, txs, known)?;
         Ok((copy, out))
     }
 
@@ -138,6 +140,7 @@ impl ExecCache {
 mod tests {
     use super::*;
     use crate::driver::testkit;
+    use netwright_ledger::NoKnownTxs;
 
     #[test]
     fn genesis_hash_depends_on_the_genesis_state() {
@@ -170,21 +173,21 @@ mod tests {
         let txs = vec![testkit::transfer(&g, 9, 0, 3, 10)];
         let mut cache = ExecCache::new(2);
         let key = ExecKey::new(1, g.genesis_time_ms + 5, &txs);
-        let root = cache.execute(&base, key, &txs).unwrap();
-        assert_eq!(cache.execute(&base, key, &txs).unwrap(), root);
+        let root = cache.execute(&base, key, &txs, &NoKnownTxs).unwrap();
+        assert_eq!(cache.execute(&base, key, &txs, &NoKnownTxs).unwrap(), root);
         assert_eq!(cache.len(), 1);
         assert_eq!(base.height(), 0, "the committed ledger is not changed");
-        let (after, out) = cache.take(&base, key, &txs).unwrap();
+        let (after, out) = cache.take(&base, key, &txs, &NoKnownTxs).unwrap();
         assert_eq!(out.state_root.0, root);
         assert_eq!(after.height(), 1);
         assert!(cache.is_empty());
         let other = ExecKey::new(1, g.genesis_time_ms + 6, &txs);
         assert_ne!(
-            cache.execute(&base, other, &txs).unwrap(),
+            cache.execute(&base, other, &txs, &NoKnownTxs).unwrap(),
             root,
             "time is state"
         );
         let bad = ExecKey::new(2, g.genesis_time_ms + 6, &txs);
-        assert!(cache.execute(&base, bad, &txs).is_err());
+        assert!(cache.execute(&base, bad, &txs, &NoKnownTxs).is_err());
     }
 }

@@ -34,6 +34,10 @@ pub struct DriverConfig {
     pub max_sync_buffer: usize,
     /// Most executed proposals kept per height (so a decided block is not executed twice).
     pub max_exec_cache: usize,
+    /// Pause between a durable commit and the start of the next height, in milliseconds
+    /// (Tendermint's `timeout_commit`): paces block production and lets late precommits and
+    /// transactions arrive. 0 starts the next height at once. Skipped while catching up.
+    pub commit_pause_ms: u64,
 }
 
 impl Default for DriverConfig {
@@ -54,6 +58,7 @@ impl Default for DriverConfig {
             max_sync_blocks: 64,
             max_sync_buffer: 256,
             max_exec_cache: 8,
+            commit_pause_ms: 0,
         }
     }
 }

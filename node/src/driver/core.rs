@@ -41,6 +41,13 @@ struct Pending {
     event: Event,
 }
 
+/// A committed height whose successor waits for the commit pause to end.
+struct Paused {
+    height: u64,
+    next_validators: Option<ValidatorSet>,
+    next_ctx: HeightContext,
+}
+
 /// The deterministic heart of a node. Feed it [`Input`]s with the current time; carry out the
 /// returned [`Command`]s in order.
 pub struct Driver {
@@ -53,6 +60,7 @@ pub struct Driver {
     evidence: BTreeMap<[u8; 32], Evidence>,
     sync: SyncTracker,
     pending: Option<Pending>,
+    paused: Option<Paused>,
     /// The genesis state, until the first commit carries it to storage.
     genesis_state: Option<Vec<(Vec<u8>, Vec<u8>)>>,
     last_commit_ms: Option<u64>,
@@ -130,6 +138,7 @@ impl Driver {
             ledger,
             evidence: BTreeMap::new(),
             pending: None,
+            paused: None,
             genesis_state,
             last_commit_ms: None,
             syncing: false,
@@ -164,6 +173,20 @@ impl Driver {
                 }
                 verdicts
             }
+            Input::PreparedTxs { txs, origin } => {
+                let gossip: Vec<Vec<u8>> = if origin == TxOrigin::Local {
+                    txs.iter().map(|t| t.bytes().to_vec()).collect()
+                } else {
+                    Vec::new()
+                };
+                let verdicts = self.pool.admit_prepared(&self.ledger, txs);
+                for (tx, v) in gossip.into_iter().zip(&verdicts) {
+                    if *v == Verdict::Accepted {
+                        out.push(Command::GossipTx { bytes: tx });
+                    }
+                }
+                verdicts
+            }
             Input::Timer(t) => {
                 let effects = self
                     .machine
@@ -182,6 +205,12 @@ impl Driver {
             }
             Input::Committed { height } => {
                 self.on_committed(now_ms, height, &mut out)?;
+                vec![Verdict::Accepted]
+            }
+            Input::StartNext { height } => {
+                if self.paused.as_ref().is_some_and(|p| p.height == height) {
+                    self.start_next(now_ms, &mut out)?;
+                }
                 vec![Verdict::Accepted]
             }
         };
@@ -263,7 +292,7 @@ impl Driver {
         }
         let cur = self.machine.height();
         self.sync.note_committed(now_ms, h, cur);
-        if h < cur || (h == cur && self.pending.is_some()) {
+        if h < cur || (h == cur && (self.pending.is_some() || self.paused.is_some())) {
             return Ok(Verdict::Ignored(Ignored::NotNow(format!(
                 "synced block {h} is already decided here"
             ))));
@@ -324,6 +353,7 @@ impl Driver {
         for e in &p.block.evidence {
             self.evidence.remove(&hash_domain(Domain::Evidence, e));
         }
+        let synced = matches!(p.event, Event::Committed { synced: true, .. });
         let event = match p.event {
             Event::Committed {
                 height,
@@ -349,6 +379,30 @@ impl Driver {
         out.push(Command::PruneWal {
             below_height: height + 1,
         });
+        self.paused = Some(Paused {
+            height,
+            next_validators: p.next_validators,
+            next_ctx: p.next_ctx,
+        });
+        let pause = self.config.commit_pause_ms;
+        if pause == 0 || synced || self.sync.catching_up(height + 1) {
+            self.start_next(now_ms, out)
+        } else {
+            out.push(Command::ScheduleStart {
+                height,
+                after_ms: pause,
+            });
+            Ok(())
+        }
+    }
+
+    /// Ends the commit pause: hands consensus the decision's acknowledgement with the next
+    /// validator set, so that it starts the next height, and feeds a buffered synced block.
+    fn start_next(&mut self, now_ms: u64, out: &mut Vec<Command>) -> Result<(), DriverError> {
+        let Some(p) = self.paused.take() else {
+            return Ok(());
+        };
+        let height = p.height;
         let effects = self
             .machine
             .handle(
@@ -377,10 +431,11 @@ impl Driver {
     }
 
     fn maybe_request_sync(&mut self, now_ms: u64, out: &mut Vec<Command>) {
-        let next_needed = self
-            .pending
-            .as_ref()
-            .map_or(self.machine.height(), |p| p.height + 1);
+        let next_needed = match (&self.pending, &self.paused) {
+            (Some(p), _) => p.height + 1,
+            (None, Some(p)) => p.height + 1,
+            (None, None) => self.machine.height(),
+        };
         if let Some((from, to)) = self.sync.request(now_ms, next_needed) {
             out.push(Command::RequestSync { from, to });
             out.push(Command::Event(Event::SyncRequested { from, to }));
@@ -485,7 +540,7 @@ impl Driver {
         let key = ExecKey::new(height, time_ms, &txs);
         let root = self
             .exec
-            .execute(&self.ledger, key, &txs)
+            .execute(&self.ledger, key, &txs, &self.pool)
             .map_err(|e| DriverError::Internal(format!("own proposal at {height}: {e}")))?;
         Ok(BlockContent {
             height,
@@ -501,7 +556,7 @@ impl Driver {
     fn validate(&mut self, block: &Block) -> bool {
         let h = &block.header;
         let key = ExecKey::new(h.height, h.time_ms, &block.txs);
-        match self.exec.execute(&self.ledger, key, &block.txs) {
+        match self.exec.execute(&self.ledger, key, &block.txs, &self.pool) {
             Ok(root) => root == h.state_root,
             Err(_) => false,
         }
@@ -517,7 +572,7 @@ impl Driver {
         let key = ExecKey::new(height, block.header.time_ms, &block.txs);
         let (ledger, outcome) = self
             .exec
-            .take(&self.ledger, key, &block.txs)
+            .take(&self.ledger, key, &block.txs, &self.pool)
             .map_err(|source| DriverError::DecidedBlockRejected { height, source })?;
         if outcome.state_root.0 != block.header.state_root {
             return Err(DriverError::StateRootMismatch {
@@ -582,8 +637,12 @@ impl Driver {
 
     /// Progress and identity, for `GET /status`.
     pub fn status(&self) -> Status {
-        let ctx = self.machine.context();
-        let cur = self.machine.height();
+        // During the commit pause the next height's context is already known.
+        let ctx = self
+            .paused
+            .as_ref()
+            .map_or(self.machine.context(), |p| &p.next_ctx);
+        let cur = ctx.height;
         let validator = (!self.observer).then(|| {
             let id = self.machine.id();
             let power = ctx.validators.power_of(&id);
@@ -603,7 +662,11 @@ impl Driver {
             latest_block_time_ms: self.ledger.time_ms(),
             state_root: self.ledger.state_root().to_string(),
             consensus_height: cur,
-            round: self.machine.round(),
+            round: if self.paused.is_some() {
+                0
+            } else {
+                self.machine.round()
+            },
             catching_up: self.sync.catching_up(cur),
             best_known_height: self.sync.best_committed(),
             commit_pending: self.pending.is_some(),

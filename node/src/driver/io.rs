@@ -32,6 +32,14 @@ pub enum Input {
         /// Where they came from.
         origin: TxOrigin,
     },
+    /// Transactions already decoded and signature-checked by [`crate::driver::prepare_txs`]
+    /// (outside the driver): admitted like [`Input::Txs`], without verifying again.
+    PreparedTxs {
+        /// The prepared transactions.
+        txs: Vec<crate::driver::PreparedTx>,
+        /// Where they came from.
+        origin: TxOrigin,
+    },
     /// A timer from [`Command::ScheduleTimer`] fired.
     Timer(Timer),
     /// A block with its commit certificate, received in answer to [`Command::RequestSync`].
@@ -50,6 +58,12 @@ pub enum Input {
     /// The runtime durably wrote the [`Command::Commit`] of `height`.
     Committed {
         /// The committed height.
+        height: u64,
+    },
+    /// The pause after the commit of `height` ([`Command::ScheduleStart`]) is over: start
+    /// deciding `height + 1`. Stale or repeated starts are harmless.
+    StartNext {
+        /// The committed height the pause followed.
         height: u64,
     },
 }
@@ -174,6 +188,14 @@ pub enum Command {
     ScheduleTimer {
         /// The timer to hand back.
         timer: Timer,
+        /// Delay in milliseconds.
+        after_ms: u64,
+    },
+    /// Deliver [`Input::StartNext`] with `height` after `after_ms`: the pause
+    /// (`DriverConfig::commit_pause_ms`) between committing `height` and starting the next one.
+    ScheduleStart {
+        /// The committed height.
+        height: u64,
         /// Delay in milliseconds.
         after_ms: u64,
     },

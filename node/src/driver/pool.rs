@@ -4,15 +4,24 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use netwright_ledger::{decode_tx, Address, CheckedTx, Hash, Ledger, TxError, MAX_TX_BYTES};
+use netwright_ledger::{
+    decode_tx, decode_tx_cached, verify_signatures, Address, CheckedTx, DecodedTx, Hash, KeyCache,
+    KnownTxs, Ledger, TxError, MAX_TX_BYTES,
+};
+
+/// Most decompressed sender keys kept (about 200 bytes each).
+const MAX_CACHED_KEYS: usize = 65_536;
 
 use super::io::{Ignored, Verdict};
 use crate::mempool::{AddError, Limits, Mempool, PoolTx};
 
-/// A transaction admitted by the ledger, as the mempool holds it.
+/// A transaction admitted by the ledger, as the mempool holds it: its bytes and its decoded
+/// form, whose signature was verified at admission (so that executing a block that carries it
+/// neither decodes nor verifies it again).
 #[derive(Clone, Debug)]
 pub struct PooledTx {
     bytes: Arc<[u8]>,
+    decoded: Arc<DecodedTx>,
     hash: Hash,
     sender: Address,
     nonce: u64,
@@ -48,10 +57,81 @@ fn verified(txs: &[PooledTx]) -> Vec<Result<(), String>> {
     vec![Ok(()); txs.len()]
 }
 
+/// A transaction decoded and signature-checked before it reaches the driver, so that the
+/// expensive part of admission runs outside the driver's lock ([`prepare_txs`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PreparedTx {
+    bytes: Vec<u8>,
+    hash: Hash,
+    /// The decoded transaction and its signature verdict, or the verdict on bytes that do not
+    /// decode.
+    decoded: Result<(DecodedTx, bool), Verdict>,
+}
+
+impl PreparedTx {
+    /// The encoded transaction.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+/// Decodes `txs` (sender keys from `keys`, locked only while decoding) and verifies their
+/// signatures as one batch: the stateless part of admission, for [`TxPool::admit_prepared`].
+pub fn prepare_txs(txs: Vec<Vec<u8>>, keys: &std::sync::Mutex<KeyCache>) -> Vec<PreparedTx> {
+    let decoded = {
+        let mut keys = keys.lock().unwrap_or_else(|p| p.into_inner());
+        decode_all(&txs, &mut keys)
+    };
+    verify_all(txs, decoded)
+}
+
+fn prepare_with(txs: Vec<Vec<u8>>, keys: &mut KeyCache) -> Vec<PreparedTx> {
+    let decoded = decode_all(&txs, keys);
+    verify_all(txs, decoded)
+}
+
+fn decode_all(txs: &[Vec<u8>], keys: &mut KeyCache) -> Vec<Result<DecodedTx, Verdict>> {
+    txs.iter()
+        .map(|tx| {
+            if tx.len() > MAX_TX_BYTES {
+                return Err(Verdict::Rejected(format!(
+                    "tx: {} bytes exceeds the limit of {MAX_TX_BYTES}",
+                    tx.len()
+                )));
+            }
+            decode_tx_cached(tx, keys).map_err(|e| tx_error_verdict(&TxError::from(e)))
+        })
+        .collect()
+}
+
+fn verify_all(txs: Vec<Vec<u8>>, decoded: Vec<Result<DecodedTx, Verdict>>) -> Vec<PreparedTx> {
+    let ok: Vec<&DecodedTx> = decoded.iter().filter_map(|d| d.as_ref().ok()).collect();
+    let mut sigs = verify_signatures(&ok).into_iter();
+    txs.into_iter()
+        .zip(decoded)
+        .map(|(bytes, d)| PreparedTx {
+            hash: Hash::of(&bytes),
+            decoded: d.map(|d| {
+                let ok = sigs.next().unwrap_or(false);
+                (d, ok)
+            }),
+            bytes,
+        })
+        .collect()
+}
+
 /// The mempool with the ledger's admission rules.
 #[derive(Debug)]
 pub struct TxPool {
     pool: Mempool<PooledTx>,
+    keys: KeyCache,
+}
+
+/// Every pooled transaction had its signature verified at admission.
+impl KnownTxs for TxPool {
+    fn known(&self, hash: &Hash) -> Option<&DecodedTx> {
+        self.pool.get(hash).map(|t| t.decoded.as_ref())
+    }
 }
 
 impl TxPool {
@@ -59,6 +139,7 @@ impl TxPool {
     pub fn new(limits: Limits) -> Self {
         TxPool {
             pool: Mempool::new(limits),
+            keys: KeyCache::new(MAX_CACHED_KEYS),
         }
     }
 
@@ -80,40 +161,35 @@ impl TxPool {
     /// Checks `txs` against the committed `ledger` (signatures as one batch) and admits the
     /// valid ones. Returns one verdict per transaction.
     pub fn admit(&mut self, ledger: &Ledger, txs: &[Vec<u8>]) -> Vec<Verdict> {
-        let mut verdicts: Vec<Option<Verdict>> = vec![None; txs.len()];
-        let mut to_check = Vec::new();
-        let mut positions = Vec::new();
-        for (i, tx) in txs.iter().enumerate() {
-            if tx.len() > MAX_TX_BYTES {
-                verdicts[i] = Some(Verdict::Rejected(format!(
-                    "tx: {} bytes exceeds the limit of {MAX_TX_BYTES}",
-                    tx.len()
-                )));
-            } else if self.pool.contains(&Hash::of(tx)) {
-                verdicts[i] = Some(Verdict::Ignored(Ignored::Duplicate));
-            } else {
-                positions.push(i);
-                to_check.push(tx);
-            }
-        }
-        let checked = ledger.check_txs(&to_check);
-        for ((i, tx), result) in positions.into_iter().zip(to_check).zip(checked) {
-            verdicts[i] = Some(match result {
-                Ok(c) => self.insert(tx, c),
-                Err(e) => tx_error_verdict(&e),
-            });
-        }
-        verdicts
-            .into_iter()
-            .map(|v| v.unwrap_or(Verdict::Ignored(Ignored::NotNow("not checked".into()))))
+        let prepared = prepare_with(txs.to_vec(), &mut self.keys);
+        self.admit_prepared(ledger, prepared)
+    }
+
+    /// Admits transactions decoded and signature-checked by [`prepare_txs`]: the state checks
+    /// against the committed `ledger` and the pool's rules. One verdict per transaction.
+    pub fn admit_prepared(&mut self, ledger: &Ledger, txs: Vec<PreparedTx>) -> Vec<Verdict> {
+        txs.into_iter()
+            .map(|p| {
+                if self.pool.contains(&p.hash) {
+                    return Verdict::Ignored(Ignored::Duplicate);
+                }
+                match p.decoded {
+                    Err(v) => v,
+                    Ok((d, sig_ok)) => match ledger.check_decoded(&d, sig_ok) {
+                        Ok(c) => self.insert(&p.bytes, d, c),
+                        Err(e) => tx_error_verdict(&e),
+                    },
+                }
+            })
             .collect()
     }
 
-    fn insert(&mut self, bytes: &[u8], c: CheckedTx) -> Verdict {
+    fn insert(&mut self, bytes: &[u8], decoded: DecodedTx, c: CheckedTx) -> Verdict {
         // Tell the pool the committed nonce first, so it never proposes across a nonce gap.
         self.pool.update_committed([(c.sender, c.next_nonce)]);
         let tx = PooledTx {
             bytes: Arc::from(bytes),
+            decoded: Arc::new(decoded),
             hash: c.hash,
             sender: c.sender,
             nonce: c.nonce,
@@ -163,12 +239,9 @@ impl TxPool {
             .iter()
             .flat_map(|s| self.pool.sender_txs(s).into_iter().cloned())
             .collect();
-        if !rest.is_empty() {
-            let bytes: Vec<&[u8]> = rest.iter().map(|t| t.bytes()).collect();
-            for (tx, verdict) in rest.iter().zip(ledger.check_txs(&bytes)) {
-                if verdict.is_err() {
-                    self.pool.remove(&tx.hash);
-                }
+        for tx in &rest {
+            if ledger.check_verified(&tx.decoded).is_err() {
+                self.pool.remove(&tx.hash);
             }
         }
         before - self.pool.len()
@@ -233,6 +306,38 @@ mod tests {
             Verdict::Ignored(Ignored::Duplicate)
         );
         assert_eq!(pool.len(), 1);
+    }
+
+    #[test]
+    fn prepared_admission_gives_the_same_verdicts() {
+        let g = testkit::genesis(&[1], &[(9, 1000)]);
+        let ledger = Ledger::from_genesis(&g).unwrap();
+        let good = testkit::transfer(&g, 9, 0, 3, 10);
+        let mut bad_sig = good.clone();
+        let last = bad_sig.len() - 1;
+        bad_sig[last] ^= 1;
+        let txs = vec![
+            good.clone(),
+            bad_sig,
+            vec![1, 2, 3],
+            testkit::transfer(&g, 4, 0, 3, 10),
+            vec![0; MAX_TX_BYTES + 1],
+            good.clone(),
+        ];
+        let mut direct = TxPool::new(limits());
+        let expected = direct.admit(&ledger, &txs);
+        assert_eq!(expected[5], Verdict::Ignored(Ignored::Duplicate));
+        let keys = std::sync::Mutex::new(KeyCache::new(8));
+        let prepared = prepare_txs(txs, &keys);
+        assert_eq!(prepared[0].bytes(), &good[..]);
+        let mut pool = TxPool::new(limits());
+        assert_eq!(pool.admit_prepared(&ledger, prepared), expected);
+        assert_eq!(pool.len(), 1);
+        assert_eq!(
+            keys.lock().unwrap().len(),
+            2,
+            "keys of the two decodable senders"
+        );
     }
 
     #[test]

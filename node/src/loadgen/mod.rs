@@ -25,7 +25,7 @@ use http::{Client, HttpError};
 pub use report::{Report, RunFigures};
 
 /// Amount each fresh sender receives from its funder.
-const FUNDING: u64 = 1_000_000_000;
+const FUNDING: u64 = 10_000_000;
 /// Longest wait for the funding transfers to commit.
 const FUNDING_WAIT: Duration = Duration::from_secs(60);
 /// Longest wait, after the load window, for admitted transactions to commit.
@@ -253,62 +253,124 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// The pacing of one sender: `rate` tx/s, slot k at `start + (k + phase) / rate`, until `end`.
+/// Most transactions in one `POST /txs/batch` (about 650 KB of JSON, under the default body
+/// limit of 1 MiB).
+const MAX_BATCH: usize = 2_000;
+/// Pause of an endpoint task when nothing is due yet.
+const TICK: Duration = Duration::from_millis(10);
+
+/// The pacing of one endpoint: `rate` tx/s from `start` until `end`.
 #[derive(Clone, Copy)]
 struct Pace {
     rate: f64,
-    phase: f64,
     start: Instant,
     end: Instant,
 }
 
-/// One sender: nonces in order, one request at a time, paced by `pace`.
-async fn run_sender(
+/// A sender's transfers, signed before the load starts: entry `n` is nonce `n` (hex, hash).
+struct Sender {
+    txs: Vec<(String, [u8; 32])>,
+    next: usize,
+}
+
+/// Signs `count` transfers of 1 (fee 1, nonces 0..count) for `key`.
+fn presign(chain_id: &str, key: &SigningKey, count: usize) -> Sender {
+    let to = Address([7; 20]);
+    let txs = (0..count as u64)
+        .map(|nonce| {
+            let tx = transfer(chain_id, key, nonce, to, 1);
+            (hex::encode(&tx), *blake3::hash(&tx).as_bytes())
+        })
+        .collect();
+    Sender { txs, next: 0 }
+}
+
+/// One endpoint: every transaction due by the pace goes out in one `POST /txs/batch`, taken
+/// round robin from the endpoint's senders, each sender's nonces in order; one request at a
+/// time, so a slow node gets larger batches. A refused transaction's nonce is sent again.
+async fn run_endpoint(
     mut client: Client,
-    chain_id: Arc<str>,
-    key: SigningKey,
+    mut senders: Vec<Sender>,
     pace: Pace,
     track: Arc<Tracker>,
 ) {
-    let Pace {
-        rate,
-        phase,
-        start,
-        end,
-    } = pace;
-    let to = Address([7; 20]);
-    let mut nonce = 0u64;
-    let mut slot = 0u64;
+    let Pace { rate, start, end } = pace;
+    let mut issued = 0u64;
+    let mut cursor = 0usize;
     loop {
-        let at = start + Duration::from_secs_f64((slot as f64 + phase) / rate);
-        if at >= end {
+        let now = Instant::now();
+        if now >= end || senders.is_empty() {
             return;
         }
-        tokio::time::sleep_until(at.into()).await;
-        slot += 1;
-        let tx = transfer(&chain_id, &key, nonce, to, 1);
-        let hash = *blake3::hash(&tx).as_bytes();
-        lock(&track.pending).insert(hash, Instant::now());
-        track.sent.fetch_add(1, Ordering::Relaxed);
-        match client
-            .post("/txs", &json!({ "tx": hex::encode(&tx) }))
-            .await
-        {
-            Ok((202, _)) => {
-                track.accepted.fetch_add(1, Ordering::Relaxed);
-                nonce += 1;
+        let due = ((now - start).as_secs_f64() * rate) as u64;
+        let n = (due.saturating_sub(issued) as usize).min(MAX_BATCH);
+        if n == 0 {
+            tokio::time::sleep(TICK).await;
+            continue;
+        }
+        let mut items: Vec<(usize, usize)> = Vec::with_capacity(n);
+        let mut body: Vec<&str> = Vec::with_capacity(n);
+        let mut tried = 0;
+        while items.len() < n && tried < senders.len() {
+            let i = cursor;
+            cursor = (cursor + 1) % senders.len();
+            let s = &mut senders[i];
+            if s.next >= s.txs.len() {
+                tried += 1;
+                continue;
             }
-            Ok((status, body)) => {
-                lock(&track.pending).remove(&hash);
-                track.rejected.fetch_add(1, Ordering::Relaxed);
-                lock(&track.first_refusal).get_or_insert_with(|| format!("{status} {body}"));
+            tried = 0;
+            items.push((i, s.next));
+            s.next += 1;
+        }
+        if items.is_empty() {
+            return;
+        }
+        issued += items.len() as u64;
+        {
+            let mut pending = lock(&track.pending);
+            for &(i, nonce) in &items {
+                pending.insert(senders[i].txs[nonce].1, now);
+                body.push(&senders[i].txs[nonce].0);
+            }
+        }
+        track.sent.fetch_add(items.len() as u64, Ordering::Relaxed);
+        let answer = client.post("/txs/batch", &json!({ "txs": body })).await;
+        let refuse = |senders: &mut Vec<Sender>, (i, nonce): (usize, usize), why: String| {
+            let s = &mut senders[i];
+            lock(&track.pending).remove(&s.txs[nonce].1);
+            s.next = s.next.min(nonce);
+            track.rejected.fetch_add(1, Ordering::Relaxed);
+            lock(&track.first_refusal).get_or_insert(why);
+        };
+        match answer {
+            Ok((200, answer)) => {
+                let results = answer["results"].as_array().cloned().unwrap_or_default();
+                for (k, item) in items.into_iter().enumerate() {
+                    match results.get(k).and_then(|r| r["status"].as_u64()) {
+                        Some(202) => {
+                            track.accepted.fetch_add(1, Ordering::Relaxed);
+                        }
+                        // Already admitted by an earlier request: nothing to do.
+                        Some(409) => {}
+                        _ => {
+                            let why = results.get(k).map_or("no result".into(), |r| r.to_string());
+                            refuse(&mut senders, item, why);
+                        }
+                    }
+                }
+            }
+            Ok((status, answer)) => {
+                for item in items {
+                    refuse(&mut senders, item, format!("{status} {answer}"));
+                }
             }
             Err(e) => {
-                // The node may or may not have admitted it: keep it pending, move on so the
-                // nonce sequence is not stuck; a lost nonce stalls this sender's later txs.
-                track.failed.fetch_add(1, Ordering::Relaxed);
+                // The node may or may not have admitted them: keep them pending and move on.
+                track
+                    .failed
+                    .fetch_add(items.len() as u64, Ordering::Relaxed);
                 lock(&track.first_refusal).get_or_insert_with(|| e.to_string());
-                nonce += 1;
             }
         }
     }
@@ -399,20 +461,39 @@ pub async fn run(spec: &LoadSpec, progress: &mut dyn FnMut(&str)) -> Result<Repo
         track.clone(),
         stop_rx,
     ));
+    let endpoints_n = endpoints.len();
+    let per_sender =
+        ((spec.rate * spec.duration.as_secs_f64()) / senders.len() as f64).ceil() as usize + 2;
+    progress(&format!(
+        "signing {} transfers for {} senders",
+        per_sender * senders.len(),
+        senders.len()
+    ));
+    let chain: Arc<str> = chain_id.into();
+    let mut groups: Vec<Vec<Sender>> = (0..endpoints_n).map(|_| Vec::new()).collect();
+    {
+        let chain = chain.clone();
+        let signed = tokio::task::spawn_blocking(move || {
+            senders
+                .iter()
+                .map(|k| presign(&chain, k, per_sender))
+                .collect::<Vec<Sender>>()
+        })
+        .await
+        .map_err(|e| LoadError::Funding(format!("signing the transfers: {e}")))?;
+        for (i, s) in signed.into_iter().enumerate() {
+            groups[i % endpoints_n].push(s);
+        }
+    }
     let start = Instant::now();
     let end = start + spec.duration;
-    let per_sender = spec.rate / senders.len() as f64;
-    let chain: Arc<str> = chain_id.into();
-    let n = senders.len();
     let mut tasks = Vec::new();
-    for (i, key) in senders.into_iter().enumerate() {
-        tasks.push(tokio::spawn(run_sender(
-            Client::new(endpoints[i % endpoints.len()].clone()),
-            chain.clone(),
-            key,
+    for (e, group) in groups.into_iter().enumerate() {
+        tasks.push(tokio::spawn(run_endpoint(
+            Client::new(endpoints[e].clone()),
+            group,
             Pace {
-                rate: per_sender,
-                phase: i as f64 / n as f64,
+                rate: spec.rate / endpoints_n as f64,
                 start,
                 end,
             },

@@ -53,9 +53,17 @@ impl Topic {
         }
     }
 
-    /// The gossipsub topic string for a network: `/netwright/<network>/<name>/1`.
+    /// Version of the topic's message format: transactions travel in batches since version 2.
+    pub fn version(self) -> u32 {
+        match self {
+            Topic::Txs => 2,
+            Topic::Proposals | Topic::Votes => 1,
+        }
+    }
+
+    /// The gossipsub topic string for a network: `/netwright/<network>/<name>/<version>`.
     pub fn topic_string(self, network: &str) -> String {
-        format!("/netwright/{network}/{}/1", self.name())
+        format!("/netwright/{network}/{}/{}", self.name(), self.version())
     }
 }
 

@@ -122,6 +122,16 @@ pub trait NodeView: Send + Sync + 'static {
     fn account(&self, address: &str) -> Result<Value, ViewError>;
     /// Admits an encoded transaction into the mempool; returns its hash, hex.
     fn submit_tx(&self, tx: Vec<u8>) -> Result<String, ViewError>;
+    /// Admits many encoded transactions at once (one result per transaction, in order). The
+    /// default submits them one by one; a node checks their signatures as one batch.
+    fn submit_txs(&self, txs: Vec<Vec<u8>>) -> Vec<(String, Result<(), ViewError>)> {
+        txs.into_iter()
+            .map(|tx| {
+                let hash = hex::encode(blake3::hash(&tx).as_bytes());
+                (hash, self.submit_tx(tx).map(|_| ()))
+            })
+            .collect()
+    }
     /// Resolves when the transaction `hash` is committed, with its height. The RPC bounds the
     /// wait with its own timeout.
     fn wait_commit(&self, hash: String) -> impl Future<Output = Result<u64, ViewError>> + Send;
@@ -180,6 +190,7 @@ pub fn router<V: NodeView>(view: Arc<V>, metrics: Arc<NodeMetrics>, limits: RpcL
         .route("/validators", get(validators::<V>))
         .route("/accounts/{addr}", get(account::<V>))
         .route("/txs", post(submit::<V>))
+        .route("/txs/batch", post(submit_batch::<V>))
         .route("/metrics", get(metrics_text::<V>))
         .fallback(|| async { ApiError(StatusCode::NOT_FOUND, "no such route".into()) })
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
@@ -270,18 +281,7 @@ async fn submit<V: NodeView>(
             ))
         }
     };
-    let body = body.map_err(|e| {
-        let status = e.status();
-        let reason = if status == StatusCode::PAYLOAD_TOO_LARGE {
-            format!(
-                "request body exceeds the limit of {} bytes",
-                s.limits.max_body_bytes
-            )
-        } else {
-            e.body_text()
-        };
-        ApiError(status, reason)
-    })?;
+    let body = body_or_error(body, &s.limits)?;
     let parsed: SubmitBody = serde_json::from_slice(&body).map_err(|e| {
         ApiError(
             StatusCode::BAD_REQUEST,
@@ -317,6 +317,112 @@ async fn submit<V: NodeView>(
             ),
         )),
     }
+}
+
+fn body_or_error(
+    body: Result<Bytes, BytesRejection>,
+    limits: &RpcLimits,
+) -> Result<Bytes, ApiError> {
+    body.map_err(|e| {
+        let status = e.status();
+        let reason = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            format!(
+                "request body exceeds the limit of {} bytes",
+                limits.max_body_bytes
+            )
+        } else {
+            e.body_text()
+        };
+        ApiError(status, reason)
+    })
+}
+
+/// Body of `POST /txs/batch`: encoded transactions, hex.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchBody {
+    txs: Vec<String>,
+}
+
+/// One result of `POST /txs/batch`: the hash, and for a refused transaction the status code
+/// `POST /txs` would have answered and the reason.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchItem {
+    /// Transaction hash, hex (empty when the item is not hex).
+    pub hash: String,
+    /// `202` when admitted, else the status `POST /txs` would answer (400, 409, 503, ...).
+    pub status: u16,
+    /// Why it was refused.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub error: Option<String>,
+}
+
+/// Most transactions in one `POST /txs/batch`.
+pub const MAX_BATCH_TXS: usize = 10_000;
+
+async fn submit_batch<V: NodeView>(
+    State(s): State<AppState<V>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body_or_error(body, &s.limits)?;
+    let parsed: BatchBody = serde_json::from_slice(&body).map_err(|e| {
+        ApiError(
+            StatusCode::BAD_REQUEST,
+            format!("body: expected {{\"txs\": [\"<hex>\", ...]}}: {e}"),
+        )
+    })?;
+    if parsed.txs.len() > MAX_BATCH_TXS {
+        return Err(ApiError(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "field `txs`: {} transactions exceed the limit of {MAX_BATCH_TXS}",
+                parsed.txs.len()
+            ),
+        ));
+    }
+    let mut results: Vec<Option<BatchItem>> = vec![None; parsed.txs.len()];
+    let mut txs = Vec::with_capacity(parsed.txs.len());
+    let mut positions = Vec::with_capacity(parsed.txs.len());
+    for (i, h) in parsed.txs.iter().enumerate() {
+        match hex::decode(h.trim()) {
+            Ok(tx) => {
+                positions.push(i);
+                txs.push(tx);
+            }
+            Err(e) => {
+                results[i] = Some(BatchItem {
+                    hash: String::new(),
+                    status: 400,
+                    error: Some(format!("field `txs[{i}]`: not hex: {e}")),
+                })
+            }
+        }
+    }
+    for (i, (hash, r)) in positions.into_iter().zip(s.view.submit_txs(txs)) {
+        results[i] = Some(match r {
+            Ok(()) => BatchItem {
+                hash,
+                status: 202,
+                error: None,
+            },
+            Err(e) => BatchItem {
+                hash,
+                status: e.status().as_u16(),
+                error: Some(e.to_string()),
+            },
+        });
+    }
+    let results: Vec<BatchItem> = results
+        .into_iter()
+        .map(|r| {
+            r.unwrap_or(BatchItem {
+                hash: String::new(),
+                status: 500,
+                error: Some("no result".into()),
+            })
+        })
+        .collect();
+    Ok((StatusCode::OK, Json(json!({ "results": results }))).into_response())
 }
 
 async fn metrics_text<V: NodeView>(State(s): State<AppState<V>>) -> Response {

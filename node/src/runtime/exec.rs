@@ -85,6 +85,15 @@ impl Exec<'_> {
                     }
                 });
             }
+            Command::ScheduleStart { height, after_ms } => {
+                let core = self.core.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(after_ms)).await;
+                    if let Err(e) = core.feed(Input::StartNext { height }) {
+                        warn!(error = %e, "start input failed");
+                    }
+                });
+            }
             Command::Commit(commit) => {
                 let st = self.storage.clone();
                 let height = commit.height;

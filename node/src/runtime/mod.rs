@@ -19,7 +19,13 @@ use tokio::sync::{mpsc, watch};
 use tracing::{debug, error, info, warn};
 
 use crate::config::Config;
-use crate::driver::{Command, Driver, DriverConfig, DriverError, Input, TxOrigin, Verdict};
+use crate::driver::{
+    prepare_txs, Command, Driver, DriverConfig, DriverError, Input, TxOrigin, Verdict,
+};
+use netwright_ledger::KeyCache;
+
+/// Most decompressed sender keys kept for transaction admission (about 200 bytes each).
+const MAX_CACHED_KEYS: usize = 65_536;
 use crate::home::Loaded;
 use crate::mempool::Limits;
 use crate::p2p::{self, NetEvent, NetworkConfig, SyncResponse, SyncedBlock, Topic};
@@ -85,6 +91,7 @@ pub fn driver_config(config: &Config) -> DriverConfig {
             max_per_sender: config.mempool.max_per_sender,
         },
         max_sync_blocks: config.p2p.max_sync_blocks,
+        commit_pause_ms: c.timeout_commit_ms,
         ..DriverConfig::default()
     }
 }
@@ -94,6 +101,8 @@ pub(crate) struct Core {
     driver: Mutex<Driver>,
     commands: mpsc::UnboundedSender<Command>,
     fatal: mpsc::UnboundedSender<String>,
+    /// Decompressed sender keys for [`prepare_txs`], which runs outside the driver's lock.
+    keys: Mutex<KeyCache>,
 }
 
 impl Core {
@@ -139,7 +148,39 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| RunError::Join(e.to_string()))
 }
 
+/// The gossip verdict on a message from the driver's verdicts on its items (one for a
+/// consensus message, one per transaction of a batch): any rejected item rejects the message
+/// (an honest peer only gossips what it admitted), else any accepted item accepts it.
+fn gossip_verdict(verdicts: &[Verdict], from: &PeerId) -> p2p::Verdict {
+    if let Some(why) = verdicts.iter().find_map(|v| match v {
+        Verdict::Rejected(why) => Some(why),
+        _ => None,
+    }) {
+        debug!(peer = %from, reason = %why, "rejected gossip");
+        return p2p::Verdict::Reject;
+    }
+    if verdicts.contains(&Verdict::Accepted) {
+        p2p::Verdict::Accept
+    } else {
+        p2p::Verdict::Ignore
+    }
+}
+
+/// The kind of a vote gossip message, `None` if it is not a well-formed vote (the driver
+/// judges it).
+fn vote_kind(bytes: &[u8]) -> Option<rpc::VoteKind> {
+    use netwright_consensus::{ConsensusMessage, VoteKind};
+    match borsh::from_slice::<ConsensusMessage>(bytes).ok()? {
+        ConsensusMessage::Vote(v) => Some(match v.vote.kind {
+            VoteKind::Prevote => rpc::VoteKind::Prevote,
+            VoteKind::Precommit => rpc::VoteKind::Precommit,
+        }),
+        ConsensusMessage::Proposal { .. } => None,
+    }
+}
+
 mod exec;
+mod txgossip;
 mod view;
 
 use exec::{net_ops, Exec, NetOp};
@@ -179,6 +220,7 @@ pub async fn run(
         driver: Mutex::new(driver),
         commands: cmd_tx,
         fatal: fatal_tx,
+        keys: Mutex::new(KeyCache::new(MAX_CACHED_KEYS)),
     });
     let status = core
         .read(|d| d.status())
@@ -201,6 +243,9 @@ pub async fn run(
         &genesis.chain_id,
     );
     let max_sync_bytes = net_config.max_sync_response_bytes / 2;
+    let mut tx_batch = txgossip::TxBatcher::new(net_config.max_tx_bytes);
+    let mut gossip_tick = tokio::time::interval(txgossip::FLUSH_INTERVAL);
+    gossip_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut network = p2p::spawn(&key, net_config)?;
 
     let view = Arc::new(RuntimeView {
@@ -248,6 +293,11 @@ pub async fn run(
     let result = loop {
         tokio::select! {
             _ = shutdown.wait_for(|stop| *stop) => break Ok(()),
+            _ = gossip_tick.tick() => {
+                if let Some(batch) = tx_batch.flush() {
+                    let _ = ops_tx.send(NetOp::Publish(Topic::Txs, batch));
+                }
+            }
             reason = fatal_rx.recv() => {
                 let reason = reason.unwrap_or_else(|| "driver channel closed".into());
                 error!(%reason, "stopping");
@@ -255,6 +305,12 @@ pub async fn run(
             }
             command = cmd_rx.recv() => {
                 let Some(command) = command else { break Ok(()) };
+                if let Command::GossipTx { bytes } = command {
+                    if let Some(batch) = tx_batch.push(bytes) {
+                        let _ = ops_tx.send(NetOp::Publish(Topic::Txs, batch));
+                    }
+                    continue;
+                }
                 let ctx = Exec { core: &core, storage: &storage, view: &view, metrics: &metrics, network: &network.handle, net_ops: &ops_tx, data_dir: &data_dir };
                 let peer = if peers.is_empty() { None } else {
                     next_peer = next_peer.wrapping_add(1);
@@ -281,19 +337,38 @@ pub async fn run(
                     NetEvent::Gossip(mut message) => {
                         // Only the id and the sender go back with the verdict.
                         let data = std::mem::take(&mut message.data);
-                        let input = match message.topic {
-                            Topic::Txs => Input::Txs { txs: vec![data], origin: TxOrigin::Peer },
-                            Topic::Proposals | Topic::Votes => Input::ConsensusMessage { bytes: data },
-                        };
-                        let verdict = match core.feed(input) {
-                            Ok(v) => match v.first() {
-                                Some(Verdict::Accepted) => p2p::Verdict::Accept,
-                                Some(Verdict::Rejected(why)) => {
-                                    debug!(peer = %message.from, reason = %why, "rejected gossip");
-                                    p2p::Verdict::Reject
-                                }
-                                _ => p2p::Verdict::Ignore,
-                            },
+                        if message.topic == Topic::Votes {
+                            if let Some(kind) = vote_kind(&data) {
+                                metrics.vote_received(kind);
+                            }
+                        }
+                        if message.topic == Topic::Txs {
+                            // Decoding and signature checks run on a blocking thread, outside
+                            // the driver's lock and this loop; the verdict follows.
+                            let (core, ops) = (core.clone(), ops_tx.clone());
+                            tokio::task::spawn_blocking(move || {
+                                let verdict = match txgossip::decode_batch(&data) {
+                                    Err(why) => {
+                                        debug!(peer = %message.from, reason = %why, "rejected gossip");
+                                        p2p::Verdict::Reject
+                                    }
+                                    Ok(txs) => {
+                                        let txs = prepare_txs(txs, &core.keys);
+                                        match core.feed(Input::PreparedTxs { txs, origin: TxOrigin::Peer }) {
+                                            Ok(v) => gossip_verdict(&v, &message.from),
+                                            Err(e) => {
+                                                warn!(error = %e, "gossip input failed");
+                                                p2p::Verdict::Ignore
+                                            }
+                                        }
+                                    }
+                                };
+                                let _ = ops.send(NetOp::Verdict(message, verdict));
+                            });
+                            continue;
+                        }
+                        let verdict = match core.feed(Input::ConsensusMessage { bytes: data }) {
+                            Ok(v) => gossip_verdict(&v, &message.from),
                             Err(e) => {
                                 warn!(error = %e, "gossip input failed");
                                 p2p::Verdict::Ignore
@@ -345,6 +420,33 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vote_kind_reads_votes_and_nothing_else() {
+        use netwright_consensus::{ConsensusMessage, Signer, Vote, VoteKind};
+        let signer = Signer::from_seed([7; 32]);
+        let vote = |kind| {
+            let v = Vote {
+                height: 3,
+                round: 1,
+                kind,
+                block: None,
+                validator: signer.id(),
+            }
+            .sign("c", &signer);
+            borsh::to_vec(&ConsensusMessage::Vote(v)).unwrap()
+        };
+        assert_eq!(
+            vote_kind(&vote(VoteKind::Prevote)),
+            Some(rpc::VoteKind::Prevote)
+        );
+        assert_eq!(
+            vote_kind(&vote(VoteKind::Precommit)),
+            Some(rpc::VoteKind::Precommit)
+        );
+        assert_eq!(vote_kind(&[1, 2, 3]), None);
+        assert_eq!(vote_kind(&[]), None);
+    }
 
     #[test]
     fn driver_config_takes_the_configured_timeouts_and_bounds() {

@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 
 use super::Core;
 use crate::driver::codec::decode;
-use crate::driver::{Ignored, Input, TxOrigin, Verdict};
+use crate::driver::{prepare_txs, Ignored, Input, TxOrigin, Verdict};
 use crate::rpc::{HealthView, NodeMetrics, NodeView, StatusView, ViewError};
 use crate::storage::{Storage, StorageError};
 
@@ -147,34 +147,60 @@ impl NodeView for RuntimeView {
     }
 
     fn submit_tx(&self, tx: Vec<u8>) -> Result<String, ViewError> {
-        let hash = hex::encode(blake3::hash(&tx).as_bytes());
-        let verdicts = self
-            .core
-            .feed(Input::Txs {
-                txs: vec![tx],
-                origin: TxOrigin::Local,
-            })
-            .map_err(|e| ViewError::Internal(e.to_string()))?;
-        match verdicts.into_iter().next() {
-            Some(Verdict::Accepted) => {
-                if let Ok(mut w) = self.waiters.lock() {
+        let mut results = self.submit_txs(vec![tx]);
+        match results.pop() {
+            Some((hash, r)) => r.map(|()| hash),
+            None => Err(ViewError::Internal("no verdict for the transaction".into())),
+        }
+    }
+
+    fn submit_txs(&self, txs: Vec<Vec<u8>>) -> Vec<(String, Result<(), ViewError>)> {
+        let hashes: Vec<String> = txs
+            .iter()
+            .map(|tx| hex::encode(blake3::hash(tx).as_bytes()))
+            .collect();
+        // Decoding and signature checks happen here, outside the driver's lock.
+        let txs = prepare_txs(txs, &self.core.keys);
+        let verdicts = match self.core.feed(Input::PreparedTxs {
+            txs,
+            origin: TxOrigin::Local,
+        }) {
+            Ok(v) => v,
+            Err(e) => {
+                let e = ViewError::Internal(e.to_string());
+                return hashes.into_iter().map(|h| (h, Err(e.clone()))).collect();
+            }
+        };
+        let now = Instant::now();
+        if let Ok(mut w) = self.waiters.lock() {
+            for (hash, v) in hashes.iter().zip(&verdicts) {
+                if *v == Verdict::Accepted {
                     // Transactions that never commit (evicted, replaced) would pile up.
                     if w.submitted.len() >= RECENT_TXS {
                         w.submitted.clear();
                     }
-                    w.submitted.insert(hash.clone(), Instant::now());
+                    w.submitted.insert(hash.clone(), now);
                 }
-                Ok(hash)
             }
-            Some(Verdict::Ignored(Ignored::Duplicate)) => Err(ViewError::Conflict(format!(
-                "transaction {hash} is already known"
-            ))),
-            Some(Verdict::Ignored(Ignored::Full(why))) => Err(ViewError::Unavailable(why)),
-            Some(Verdict::Ignored(Ignored::NotNow(why))) | Some(Verdict::Rejected(why)) => {
-                Err(ViewError::BadRequest(why))
-            }
-            None => Err(ViewError::Internal("no verdict for the transaction".into())),
         }
+        let mut verdicts = verdicts.into_iter();
+        hashes
+            .into_iter()
+            .map(|hash| {
+                let r = match verdicts.next() {
+                    Some(Verdict::Accepted) => Ok(()),
+                    Some(Verdict::Ignored(Ignored::Duplicate)) => Err(ViewError::Conflict(
+                        format!("transaction {hash} is already known"),
+                    )),
+                    Some(Verdict::Ignored(Ignored::Full(why))) => Err(ViewError::Unavailable(why)),
+                    Some(Verdict::Ignored(Ignored::NotNow(why))) | Some(Verdict::Rejected(why)) => {
+                        Err(ViewError::BadRequest(why))
+                    }
+                    None => Err(ViewError::Internal("no verdict for the transaction".into())),
+                };
+                (hash, r)
+            })
+            .collect()
     }
 
     async fn wait_commit(&self, hash: String) -> Result<u64, ViewError> {

@@ -128,11 +128,19 @@ pub struct Testnet {
 
 /// Creates `validators` node homes with `netwright-node testnet`, ports from `base_port` up.
 pub fn testnet(validators: u16, base_port: u16) -> Testnet {
+    testnet_with_full_nodes(validators, 0, base_port)
+}
+
+/// Creates `validators` validator homes and `full_nodes` full-node homes after them
+/// (`testnet --full-nodes`), ports from `base_port` up (two per node).
+pub fn testnet_with_full_nodes(validators: u16, full_nodes: u16, base_port: u16) -> Testnet {
     let dir = tempfile::tempdir().unwrap();
     let out = run(&[
         "testnet",
         "--validators",
         &validators.to_string(),
+        "--full-nodes",
+        &full_nodes.to_string(),
         "--out",
         dir.path().to_str().unwrap(),
         "--base-port",
@@ -143,10 +151,11 @@ pub fn testnet(validators: u16, base_port: u16) -> Testnet {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let homes = (0..validators)
+    let n = validators + full_nodes;
+    let homes = (0..n)
         .map(|i| dir.path().join(format!("node{i}")))
         .collect();
-    let rpcs = (0..validators)
+    let rpcs = (0..n)
         .map(|i| format!("127.0.0.1:{}", base_port + 2 * i + 1))
         .collect();
     Testnet { dir, homes, rpcs }
