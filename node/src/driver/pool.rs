@@ -73,6 +73,11 @@ impl PreparedTx {
     pub fn bytes(&self) -> &[u8] {
         &self.bytes
     }
+
+    /// The transaction hash (BLAKE3 of the encoded bytes), computed once when prepared.
+    pub fn hash(&self) -> Hash {
+        self.hash
+    }
 }
 
 /// Decodes `txs` (sender keys from `keys`, locked only while decoding) and verifies their
@@ -330,6 +335,7 @@ mod tests {
         let keys = std::sync::Mutex::new(KeyCache::new(8));
         let prepared = prepare_txs(txs, &keys);
         assert_eq!(prepared[0].bytes(), &good[..]);
+        assert_eq!(prepared[0].hash(), Hash::of(&good));
         let mut pool = TxPool::new(limits());
         assert_eq!(pool.admit_prepared(&ledger, prepared), expected);
         assert_eq!(pool.len(), 1);

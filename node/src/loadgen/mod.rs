@@ -257,7 +257,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// limit of 1 MiB).
 const MAX_BATCH: usize = 2_000;
 /// Pause of an endpoint task when nothing is due yet.
-const TICK: Duration = Duration::from_millis(10);
+const TICK: Duration = Duration::from_millis(20);
 
 /// The pacing of one endpoint: `rate` tx/s from `start` until `end`.
 #[derive(Clone, Copy)]

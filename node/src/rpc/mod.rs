@@ -290,7 +290,11 @@ async fn submit<V: NodeView>(
     })?;
     let tx = hex::decode(parsed.tx.trim())
         .map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("field `tx`: not hex: {e}")))?;
-    let hash = s.view.submit_tx(tx)?;
+    // Admission may wait a few milliseconds for other submissions to verify with.
+    let view = s.view.clone();
+    let hash = tokio::task::spawn_blocking(move || view.submit_tx(tx))
+        .await
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
     if !wait_commit {
         return Ok((
             StatusCode::ACCEPTED,
@@ -398,7 +402,11 @@ async fn submit_batch<V: NodeView>(
             }
         }
     }
-    for (i, (hash, r)) in positions.into_iter().zip(s.view.submit_txs(txs)) {
+    let view = s.view.clone();
+    let submitted = tokio::task::spawn_blocking(move || view.submit_txs(txs))
+        .await
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    for (i, (hash, r)) in positions.into_iter().zip(submitted) {
         results[i] = Some(match r {
             Ok(()) => BatchItem {
                 hash,

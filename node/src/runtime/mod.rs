@@ -19,9 +19,7 @@ use tokio::sync::{mpsc, watch};
 use tracing::{debug, error, info, warn};
 
 use crate::config::Config;
-use crate::driver::{
-    prepare_txs, Command, Driver, DriverConfig, DriverError, Input, TxOrigin, Verdict,
-};
+use crate::driver::{Command, Driver, DriverConfig, DriverError, Input, TxOrigin, Verdict};
 use netwright_ledger::KeyCache;
 
 /// Most decompressed sender keys kept for transaction admission (about 200 bytes each).
@@ -101,8 +99,9 @@ pub(crate) struct Core {
     driver: Mutex<Driver>,
     commands: mpsc::UnboundedSender<Command>,
     fatal: mpsc::UnboundedSender<String>,
-    /// Decompressed sender keys for [`prepare_txs`], which runs outside the driver's lock.
-    keys: Mutex<KeyCache>,
+    /// Decoding and signature checks of submitted transactions, outside the driver's lock and
+    /// gathered into large batches.
+    verifier: verifier::Verifier,
 }
 
 impl Core {
@@ -181,6 +180,7 @@ fn vote_kind(bytes: &[u8]) -> Option<rpc::VoteKind> {
 
 mod exec;
 mod txgossip;
+mod verifier;
 mod view;
 
 use exec::{net_ops, Exec, NetOp};
@@ -220,7 +220,7 @@ pub async fn run(
         driver: Mutex::new(driver),
         commands: cmd_tx,
         fatal: fatal_tx,
-        keys: Mutex::new(KeyCache::new(MAX_CACHED_KEYS)),
+        verifier: verifier::Verifier::start(KeyCache::new(MAX_CACHED_KEYS)),
     });
     let status = core
         .read(|d| d.status())
@@ -353,7 +353,7 @@ pub async fn run(
                                         p2p::Verdict::Reject
                                     }
                                     Ok(txs) => {
-                                        let txs = prepare_txs(txs, &core.keys);
+                                        let txs = core.verifier.prepare(txs);
                                         match core.feed(Input::PreparedTxs { txs, origin: TxOrigin::Peer }) {
                                             Ok(v) => gossip_verdict(&v, &message.from),
                                             Err(e) => {

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 /// How often a partly filled batch is published: the most a transaction waits here.
-pub(super) const FLUSH_INTERVAL: Duration = Duration::from_millis(10);
+pub(super) const FLUSH_INTERVAL: Duration = Duration::from_millis(20);
 
 /// Bytes of a batch's length prefix and of each transaction's length prefix.
 const PREFIX: usize = 4;

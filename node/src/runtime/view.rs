@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 
 use super::Core;
 use crate::driver::codec::decode;
-use crate::driver::{prepare_txs, Ignored, Input, TxOrigin, Verdict};
+use crate::driver::{Ignored, Input, TxOrigin, Verdict};
 use crate::rpc::{HealthView, NodeMetrics, NodeView, StatusView, ViewError};
 use crate::storage::{Storage, StorageError};
 
@@ -155,12 +155,9 @@ impl NodeView for RuntimeView {
     }
 
     fn submit_txs(&self, txs: Vec<Vec<u8>>) -> Vec<(String, Result<(), ViewError>)> {
-        let hashes: Vec<String> = txs
-            .iter()
-            .map(|tx| hex::encode(blake3::hash(tx).as_bytes()))
-            .collect();
         // Decoding and signature checks happen here, outside the driver's lock.
-        let txs = prepare_txs(txs, &self.core.keys);
+        let txs = self.core.verifier.prepare(txs);
+        let hashes: Vec<String> = txs.iter().map(|tx| hex::encode(tx.hash().0)).collect();
         let verdicts = match self.core.feed(Input::PreparedTxs {
             txs,
             origin: TxOrigin::Local,
