@@ -169,6 +169,14 @@ async fn three_nodes_gossip_through_a_hub_and_invalid_senders_are_penalised() {
     assert_eq!(gossip_from(&mut a, Topic::Votes, b"vote-1").await, ib);
     // C is not connected to B: it only gets the vote because A accepted and forwarded it.
     assert_eq!(gossip_from(&mut c, Topic::Votes, b"vote-1").await, ia);
+    // Consensus re-sends the very same vote when a round stalls: the re-send is delivered again
+    // (a peer that missed the first copy gets it), not dropped as a duplicate.
+    b.handle
+        .publish(Topic::Votes, b"vote-1".to_vec())
+        .await
+        .expect("re-sending identical bytes is not refused as a duplicate");
+    assert_eq!(gossip_from(&mut a, Topic::Votes, b"vote-1").await, ib);
+    assert_eq!(gossip_from(&mut c, Topic::Votes, b"vote-1").await, ia);
 
     publish(&c, Topic::Txs, b"bad-tx").await;
     let (offence, score, banned) = expect(&mut a, "penalty", |e| match e {

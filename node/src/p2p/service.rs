@@ -26,6 +26,8 @@ use crate::keys::NodeKey;
 
 /// Room for gossipsub framing on top of the largest payload.
 const GOSSIP_OVERHEAD: usize = 4 * 1024;
+/// Bytes of the publish number that precedes every gossip payload on the wire.
+const PUBLISH_NUMBER_BYTES: usize = 8;
 const EVENT_QUEUE: usize = 4096;
 const COMMAND_QUEUE: usize = 1024;
 const TICK: Duration = Duration::from_millis(50);
@@ -63,6 +65,31 @@ struct Service {
     responses: FuturesUnordered<PendingResponse>,
     /// Peers reported to the upper layer as connected.
     connected: HashSet<PeerId>,
+    /// Number of the next publish (see [`frame`]).
+    next_publish: u64,
+}
+
+/// The wire form of a gossip payload: a publish number, then the payload.
+///
+/// Gossip message ids are content hashes, and gossipsub refuses to publish an id it has seen
+/// within its duplicate window. Consensus re-sends the very same vote or proposal when a round
+/// makes no progress (a peer may have missed the first copy, for example before the mesh
+/// formed); the publish number makes each re-send a new message, while copies of one publish
+/// relayed through the mesh keep one id and are still deduplicated.
+fn frame(number: u64, data: &[u8]) -> Vec<u8> {
+    let mut wire = Vec::with_capacity(PUBLISH_NUMBER_BYTES + data.len());
+    wire.extend_from_slice(&number.to_be_bytes());
+    wire.extend_from_slice(data);
+    wire
+}
+
+/// The payload of a wire message, or `None` when it is too short to carry a publish number.
+fn unframe(mut wire: Vec<u8>) -> Option<Vec<u8>> {
+    if wire.len() < PUBLISH_NUMBER_BYTES {
+        return None;
+    }
+    wire.drain(..PUBLISH_NUMBER_BYTES);
+    Some(wire)
 }
 
 /// Starts the network task: builds the swarm, starts listening, dials persistent peers.
@@ -80,7 +107,7 @@ pub fn spawn(key: &NodeKey, config: NetworkConfig) -> Result<Network, NetError> 
         // a libp2p signature per message (checked again on every duplicate received) would
         // cost as much as the payload checks.
         .validation_mode(gossipsub::ValidationMode::Anonymous)
-        .max_transmit_size(largest + GOSSIP_OVERHEAD)
+        .max_transmit_size(largest + PUBLISH_NUMBER_BYTES + GOSSIP_OVERHEAD)
         .message_id_fn(|m: &gossipsub::Message| {
             gossipsub::MessageId::from(blake3::hash(&m.data).as_bytes().to_vec())
         })
@@ -154,6 +181,11 @@ pub fn spawn(key: &NodeKey, config: NetworkConfig) -> Result<Network, NetError> 
         outbound: HashMap::new(),
         responses: FuturesUnordered::new(),
         connected: HashSet::new(),
+        // Starts from the clock so that a restarted node does not repeat its earlier numbers.
+        next_publish: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0),
     };
     let task = tokio::spawn(service.run(cmd_rx));
     Ok(Network {
@@ -199,13 +231,16 @@ impl Service {
                     })
                 } else {
                     match self.topic_hashes.get(&topic) {
-                        Some(hash) => self
-                            .swarm
-                            .behaviour_mut()
-                            .gossipsub
-                            .publish(hash.clone(), data)
-                            .map(|_| ())
-                            .map_err(|e| NetError::Publish(e.to_string())),
+                        Some(hash) => {
+                            let number = self.next_publish;
+                            self.next_publish = number.wrapping_add(1);
+                            self.swarm
+                                .behaviour_mut()
+                                .gossipsub
+                                .publish(hash.clone(), frame(number, &data))
+                                .map(|_| ())
+                                .map_err(|e| NetError::Publish(e.to_string()))
+                        }
                         None => Err(NetError::Publish(format!("topic {topic:?} is not joined"))),
                     }
                 };
@@ -405,17 +440,22 @@ impl Service {
             return;
         };
         let limit = self.config.limit(topic);
-        if message.data.len() > limit {
+        if message.data.len() > limit + PUBLISH_NUMBER_BYTES {
             debug!(peer = %propagation_source, size = message.data.len(), limit, ?topic, "oversized gossip");
             self.reject_gossip(&message_id, propagation_source, Offence::Oversized)
                 .await;
             return;
         }
+        let Some(data) = unframe(message.data) else {
+            self.reject_gossip(&message_id, propagation_source, Offence::Invalid)
+                .await;
+            return;
+        };
         let msg = GossipMessage {
             topic,
             from: propagation_source,
             id: message_id,
-            data: message.data,
+            data,
         };
         if let Err(mpsc::error::TrySendError::Full(NetEvent::Gossip(msg))) =
             self.events.try_send(NetEvent::Gossip(msg))
@@ -497,5 +537,18 @@ impl Service {
             }
             Event::ResponseSent { .. } => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{frame, unframe};
+
+    #[test]
+    fn frames_round_trip_and_short_messages_are_refused() {
+        assert_eq!(unframe(frame(7, b"vote")), Some(b"vote".to_vec()));
+        assert_eq!(unframe(frame(u64::MAX, b"")), Some(Vec::new()));
+        assert_ne!(frame(1, b"vote"), frame(2, b"vote"));
+        assert_eq!(unframe(vec![0; 7]), None);
     }
 }
