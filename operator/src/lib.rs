@@ -6,6 +6,12 @@
 //!   digest-named plan of actions.
 //! - [`backend`]: what every backend does for the reconciler: observe, apply one action,
 //!   report status.
+//! - [`local`]: the local backend: a network as `netwright-node` processes and managed relay
+//!   chains on this machine, supervised, under `.netwright/<network>/`.
+//! - [`reconcile`]: the loop around the planner: halts, approvals, applying through a
+//!   backend, re-planning until converged, and the receipts that record it.
 
 pub mod backend;
+pub mod local;
 pub mod plan;
+pub mod reconcile;

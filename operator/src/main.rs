@@ -26,6 +26,28 @@ enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(cmd::keys::Command),
+    /// Print the plan that reconciling FILE would apply, its risk and digest; change nothing.
+    Plan(cmd::plan::Args),
+    /// Reconcile a network to FILE, showing the plan first. Exit 0 converged, 1 invalid file,
+    /// 2 usage or I/O error, 3 unsafe plan not approved, 4 halted, 5 another reconciliation
+    /// runs, 6 a step failed or the network did not converge.
+    Apply(cmd::apply::Args),
+    /// Reconcile a network to FILE, then watch it live (Ctrl-C stops it), or --detach.
+    /// Exit codes as `apply`.
+    Up(cmd::up::Args),
+    /// The local networks, or the nodes of one network.
+    Status(cmd::status::Args),
+    /// Print a node's log; -f follows it.
+    Logs(cmd::logs::Args),
+    /// Stop a network: its supervisor, then every process. --purge also deletes its
+    /// directory, keys included.
+    Down(cmd::down::Args),
+    /// Install the external tools local networks use.
+    #[command(subcommand)]
+    Tools(cmd::tools::Command),
+    /// Supervise a network until SIGTERM (started by `up --detach`).
+    #[command(hide = true)]
+    Supervise(cmd::up::SuperviseArgs),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +57,14 @@ fn main() -> ExitCode {
         Command::Crd(args) => cmd::crd::run(args),
         Command::Receipts(command) => cmd::receipts::run(command),
         Command::Keys(command) => cmd::keys::run(command),
+        Command::Plan(args) => cmd::plan::run(args),
+        Command::Apply(args) => cmd::apply::run(args),
+        Command::Up(args) => cmd::up::run(args),
+        Command::Status(args) => cmd::status::run(args),
+        Command::Logs(args) => cmd::logs::run(args),
+        Command::Down(args) => cmd::down::run(args),
+        Command::Tools(command) => cmd::tools::run(command),
+        Command::Supervise(args) => cmd::up::supervise(args),
     };
     match outcome {
         Ok(code) => code,

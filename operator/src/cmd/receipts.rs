@@ -305,13 +305,17 @@ fn show(log: &Path, seq: Option<u64>) -> anyhow::Result<ExitCode> {
             }
             (_, Some(_)) => {}
             (Ok(r), None) => println!(
-                "line {:>6}  seq {:>6}  {:<10}  {}  {}  sha256 {}",
+                "line {:>6}  seq {:>6}  {:<10}  {}  {}  sha256 {}{}",
                 i + 1,
                 r.receipt.seq,
                 r.receipt.kind,
                 r.receipt.time,
                 r.receipt.network,
-                &hex::encode(r.digest.sha256)[..16]
+                &hex::encode(r.digest.sha256)[..16],
+                match r.receipt.body.get("plan").and_then(Value::as_str) {
+                    Some(plan) => format!("  plan {plan}"),
+                    None => String::new(),
+                }
             ),
             (Err(e), None) => println!("line {:>6}  MALFORMED: {e}", i + 1),
         }

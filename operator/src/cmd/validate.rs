@@ -30,12 +30,12 @@ pub enum Output {
 
 /// The result for one file.
 #[derive(Debug, Serialize)]
-struct FileResult {
-    file: String,
-    valid: bool,
+pub(crate) struct FileResult {
+    pub(crate) file: String,
+    pub(crate) valid: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
-    documents: Vec<DocumentReport>,
+    pub(crate) error: Option<String>,
+    pub(crate) documents: Vec<DocumentReport>,
 }
 
 /// The whole run, as printed with `--output json`.
@@ -92,7 +92,12 @@ fn check_file(path: &PathBuf) -> anyhow::Result<FileResult> {
             })
         }
     };
-    let documents = validate_bytes(&bytes)?;
+    check_bytes(name, &bytes)
+}
+
+/// Validates the content of the file named `name` (as printed in diagnostics).
+pub(crate) fn check_bytes(name: String, bytes: &[u8]) -> anyhow::Result<FileResult> {
+    let documents = validate_bytes(bytes)?;
     Ok(FileResult {
         file: name,
         valid: documents.iter().all(|d| d.valid),
@@ -101,7 +106,8 @@ fn check_file(path: &PathBuf) -> anyhow::Result<FileResult> {
     })
 }
 
-fn print_human(file: &FileResult) {
+/// Prints one file's diagnostics and summary line, as `netwright validate` does.
+pub(crate) fn print_human(file: &FileResult) {
     if let Some(error) = &file.error {
         eprintln!("{}: error: {error}", file.file);
         return;

@@ -1,0 +1,275 @@
+//! `netwright apply`: reconcile a network to a file, showing the plan first. Also the
+//! reconciliation that `netwright up` shares, and its step view.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use netwright_operator::backend::BackendError;
+use netwright_operator::local::LocalBackend;
+use netwright_operator::plan::{Digest, Plan};
+use netwright_operator::reconcile::engine::DEFAULT_MAX_PASSES;
+use netwright_operator::reconcile::sink::{key_paths, orchestrator_key, spec_subject};
+use netwright_operator::reconcile::{
+    reconcile, Halt, LockError, LogSink, Options, Outcome, Progress, ReconcileError, ReconcileLock,
+    Report,
+};
+
+use super::plan::{current_halt, load_spec, open_backend, LoadedSpec, APPLIED_SPEC, RECEIPT_LOG};
+use super::{exit_busy, exit_failed, exit_halted, exit_invalid, exit_ok, exit_refused, exit_usage};
+
+/// Arguments of `netwright apply`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The Network YAML file (one document).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Working directory holding the networks (keys, state, logs, receipts).
+    #[arg(long, value_name = "DIR", default_value = super::plan::DEFAULT_HOME)]
+    pub home: PathBuf,
+    /// Approve an unsafe plan by its digest (as `netwright plan` prints it).
+    #[arg(long, value_name = "PLAN_DIGEST")]
+    pub approve: Option<String>,
+    /// Most passes (apply, observe, plan again) before giving up on converging.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_PASSES)]
+    pub max_passes: usize,
+}
+
+/// Parses `--approve`; prints the error and returns the exit code when it is not a digest.
+pub fn parse_approval(text: Option<&str>) -> Result<Option<Digest>, ExitCode> {
+    match text.map(str::parse::<Digest>) {
+        None => Ok(None),
+        Some(Ok(digest)) => Ok(Some(digest)),
+        Some(Err(error)) => {
+            eprintln!("error: --approve: {error}");
+            Err(exit_usage())
+        }
+    }
+}
+
+/// Runs `netwright apply`.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let loaded = match load_spec(&args.file)? {
+        Ok(loaded) => loaded,
+        Err(code) => return Ok(code),
+    };
+    let approve = match parse_approval(args.approve.as_deref()) {
+        Ok(approve) => approve,
+        Err(code) => return Ok(code),
+    };
+    let mut backend = open_backend(&args.home, &loaded.name, None)?;
+    let mut view = StepView::new();
+    let options = Options {
+        approve,
+        max_passes: args.max_passes.max(1),
+    };
+    Ok(
+        match reconcile_network(&mut backend, &loaded, &args.home, &options, &mut view)? {
+            Ok(report) => report_outcome(&report),
+            Err(code) => code,
+        },
+    )
+}
+
+/// Reconciles `loaded` through `backend` under the network's lock: halts and approvals are
+/// checked, the receipts written to `<home>/<network>/receipts.log` with the orchestrator's
+/// key (created once at `<home>/orchestrator.key`). Refusals are printed and returned as
+/// their exit code; nothing changed then.
+pub fn reconcile_network(
+    backend: &mut LocalBackend,
+    loaded: &LoadedSpec,
+    home: &Path,
+    options: &Options,
+    progress: &mut dyn Progress,
+) -> anyhow::Result<Result<Report, ExitCode>> {
+    let dir = backend.network_dir().to_owned();
+    let _lock = match ReconcileLock::acquire(&dir) {
+        Ok(lock) => lock,
+        Err(error @ LockError::Busy { .. }) => {
+            eprintln!("refused: {error}; nothing was changed");
+            return Ok(Err(exit_busy()));
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let signer = orchestrator_key(home)?;
+    let log = dir.join(RECEIPT_LOG);
+    let (key, _) = key_paths(home);
+    // Checked before the log is opened for writing: a log that fails verification is
+    // reported as a halt, never written to.
+    let halt = current_halt(home, &dir)?;
+    if let Some(halt) = halt {
+        return Ok(Err(refuse_halted(&halt, &log, &key, &loaded.name)));
+    }
+    let subject = spec_subject(&loaded.path, &loaded.bytes);
+    let mut sink = LogSink::open(&log, &loaded.name, signer, subject)?;
+    let result = reconcile(backend, &loaded.spec, None, options, &mut sink, progress);
+    match result {
+        Ok(report) => {
+            save_applied(&dir, &loaded.bytes)?;
+            println!(
+                "receipt: {} (seq {})",
+                log.display(),
+                sink.len().saturating_sub(1)
+            );
+            Ok(Ok(report))
+        }
+        Err(ReconcileError::Halted(halt)) => {
+            Ok(Err(refuse_halted(&halt, &log, &key, &loaded.name)))
+        }
+        Err(error @ ReconcileError::Refused { .. }) => {
+            eprintln!("refused: {error}");
+            eprintln!("nothing was changed");
+            Ok(Err(exit_refused()))
+        }
+        Err(ReconcileError::Plan(error)) => {
+            eprintln!("{}: error: {error}", loaded.path.display());
+            Ok(Err(exit_invalid()))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+fn refuse_halted(halt: &Halt, log: &Path, key: &Path, network: &str) -> ExitCode {
+    eprintln!("refused: reconciliation of {network} is halted: {halt}");
+    eprintln!("what to do: {}", halt.remedy(log, key, network));
+    eprintln!("nothing was changed");
+    exit_halted()
+}
+
+/// Prints how a reconciliation ended and returns its exit code.
+pub fn report_outcome(report: &Report) -> ExitCode {
+    let steps = report.steps_done();
+    let passes = report.passes.iter().filter(|p| !p.done.is_empty()).count();
+    match &report.outcome {
+        Outcome::Converged => {
+            if steps == 0 {
+                println!("converged: nothing to do");
+            } else {
+                println!("converged: {steps} step(s) done in {passes} pass(es)");
+            }
+            exit_ok()
+        }
+        Outcome::Failed { pass, step, error } => {
+            eprintln!("failed: pass {pass}, step {step}: {error}");
+            exit_failed()
+        }
+        Outcome::NotConverged { reason } => {
+            eprintln!("not converged: {reason}");
+            exit_failed()
+        }
+    }
+}
+
+fn save_applied(dir: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let path = dir.join(APPLIED_SPEC);
+    let temporary = dir.join(format!("{APPLIED_SPEC}.tmp"));
+    std::fs::write(&temporary, bytes)
+        .with_context(|| format!("writing {}", temporary.display()))?;
+    std::fs::rename(&temporary, &path).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Shows a reconciliation: the plan, then each step, as a progress bar on a terminal or as
+/// plain lines otherwise.
+#[derive(Debug)]
+pub struct StepView {
+    bar: Option<ProgressBar>,
+    tty: bool,
+}
+
+impl Default for StepView {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl StepView {
+    /// A view on standard output; a progress bar when it is a terminal.
+    pub fn new() -> Self {
+        Self {
+            bar: None,
+            tty: std::io::stdout().is_terminal(),
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Progress for StepView {
+    fn plan(&mut self, pass: usize, plan: &Plan) {
+        self.finish();
+        if pass > 1 {
+            println!(
+                "pass {pass}: observed again, {} step(s) left",
+                plan.steps.len()
+            );
+        }
+        print!("{plan}");
+        if self.tty && !plan.is_empty() {
+            let bar = ProgressBar::new(plan.steps.len() as u64);
+            let style = ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> ");
+            bar.set_style(style);
+            bar.enable_steady_tick(Duration::from_millis(120));
+            self.bar = Some(bar);
+        }
+    }
+
+    fn step_started(&mut self, _pass: usize, index: usize, plan: &Plan) {
+        let Some(step) = plan.steps.get(index) else {
+            return;
+        };
+        match &self.bar {
+            Some(bar) => bar.set_message(step.action.canonical()),
+            None => println!(
+                "[{}/{}] {} ...",
+                index + 1,
+                plan.steps.len(),
+                step.action.canonical()
+            ),
+        }
+    }
+
+    fn step_finished(
+        &mut self,
+        _pass: usize,
+        index: usize,
+        plan: &Plan,
+        error: Option<&BackendError>,
+    ) {
+        let Some(step) = plan.steps.get(index) else {
+            return;
+        };
+        let line = match error {
+            None => format!(
+                "[{}/{}] {} done",
+                index + 1,
+                plan.steps.len(),
+                step.action.canonical()
+            ),
+            Some(e) => format!(
+                "[{}/{}] {} FAILED: {e}",
+                index + 1,
+                plan.steps.len(),
+                step.action.canonical()
+            ),
+        };
+        match &self.bar {
+            Some(bar) => {
+                bar.println(line);
+                bar.inc(1);
+                if index + 1 == plan.steps.len() || error.is_some() {
+                    self.finish();
+                }
+            }
+            None => println!("{line}"),
+        }
+    }
+}

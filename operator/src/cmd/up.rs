@@ -1,0 +1,310 @@
+//! `netwright up`: reconcile a network, then watch it live (or leave a detached supervisor);
+//! and the hidden `netwright supervise`, the detached supervisor itself.
+
+use std::fs::OpenOptions;
+use std::io::{IsTerminal, Write};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use netwright_operator::backend::Backend;
+use netwright_operator::local::{find_anvil, install_anvil, LocalBackend, SupervisorEvent};
+use netwright_operator::plan::desired_topology;
+use netwright_operator::reconcile::{Options, Outcome, ReconcileLock};
+use netwright_receipts::Timestamp;
+
+use super::apply::{parse_approval, reconcile_network, report_outcome, StepView};
+use super::down::{stop_supervisor, supervisor_pid, SUPERVISOR_PID};
+use super::plan::{load_spec, open_backend, DEFAULT_HOME};
+use super::status::render_nodes;
+use super::{exit_ok, exit_usage};
+
+/// File name, in a network's directory, of the detached supervisor's output.
+pub const SUPERVISOR_LOG: &str = "supervisor.log";
+
+/// File name, in a network's directory, of the detached supervisor's single-instance lock.
+const SUPERVISOR_LOCK: &str = "supervisor.lock";
+
+/// Time between two refreshes of the live view and two supervision passes.
+const TICK: Duration = Duration::from_secs(1);
+
+/// Arguments of `netwright up`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The Network YAML file (one document).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Working directory holding the networks (keys, state, logs, receipts).
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_HOME)]
+    pub home: PathBuf,
+    /// Return once the network is up, leaving a detached supervisor that restarts crashed
+    /// nodes (`netwright down NETWORK` stops both).
+    #[arg(long)]
+    pub detach: bool,
+    /// Install anvil first if the network has a managed relay chain and anvil is missing.
+    #[arg(long)]
+    pub install_tools: bool,
+    /// Approve an unsafe plan by its digest (as `netwright plan` prints it).
+    #[arg(long, value_name = "PLAN_DIGEST")]
+    pub approve: Option<String>,
+    /// Most passes (apply, observe, plan again) before giving up on converging.
+    #[arg(long, value_name = "N", default_value_t = netwright_operator::reconcile::engine::DEFAULT_MAX_PASSES)]
+    pub max_passes: usize,
+}
+
+/// Arguments of the hidden `netwright supervise`.
+#[derive(Debug, clap::Args)]
+pub struct SuperviseArgs {
+    /// The network's name.
+    #[arg(value_name = "NETWORK")]
+    pub network: String,
+    /// Working directory holding the networks.
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_HOME)]
+    pub home: PathBuf,
+    /// Milliseconds between two supervision passes.
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    pub interval_ms: u64,
+}
+
+/// Runs `netwright up`.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let loaded = match load_spec(&args.file)? {
+        Ok(loaded) => loaded,
+        Err(code) => return Ok(code),
+    };
+    let approve = match parse_approval(args.approve.as_deref()) {
+        Ok(approve) => approve,
+        Err(code) => return Ok(code),
+    };
+    let mut anvil = None;
+    if args.install_tools && needs_anvil(&loaded.spec) && find_anvil(None).is_err() {
+        println!("anvil is missing; installing it");
+        anvil = Some(install_anvil()?);
+    }
+    let mut backend = open_backend(&args.home, &loaded.name, anvil)?;
+    let options = Options {
+        approve,
+        max_passes: args.max_passes.max(1),
+    };
+    let mut view = StepView::new();
+    let report = match reconcile_network(&mut backend, &loaded, &args.home, &options, &mut view)? {
+        Ok(report) => report,
+        Err(code) => return Ok(code),
+    };
+    let code = report_outcome(&report);
+    if !matches!(report.outcome, Outcome::Converged) {
+        return Ok(code);
+    }
+    if args.detach {
+        let pid = spawn_supervisor(&args.home, &loaded.name, backend.network_dir())?;
+        println!("network {} is up; supervisor pid {pid}", loaded.name);
+        let home = args.home.display();
+        println!("  netwright status {} --home {home}", loaded.name);
+        println!("  netwright down {} --home {home}", loaded.name);
+        return Ok(exit_ok());
+    }
+    let stop = stop_flag()?;
+    watch(&mut backend, &loaded.spec, &loaded.name, &stop)?;
+    println!("stopping network {}", loaded.name);
+    stop_supervisor(backend.network_dir())?;
+    backend.down(false)?;
+    println!(
+        "network {} is down (state and keys kept; `netwright up` resumes it)",
+        loaded.name
+    );
+    Ok(exit_ok())
+}
+
+/// Whether the spec declares a managed relay chain (which needs anvil).
+fn needs_anvil(spec: &netwright_crds::EffectiveSpec) -> bool {
+    desired_topology(spec).is_ok_and(|t| !t.managed_chains.is_empty())
+}
+
+/// A flag raised by SIGINT or SIGTERM.
+fn stop_flag() -> anyhow::Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let raised = stop.clone();
+    ctrlc::set_handler(move || raised.store(true, Ordering::SeqCst))
+        .context("installing the SIGINT/SIGTERM handler")?;
+    Ok(stop)
+}
+
+/// Sleeps `total`, waking early when `stop` is raised.
+fn sleep_unless(stop: &AtomicBool, total: Duration) {
+    let start = Instant::now();
+    while !stop.load(Ordering::SeqCst) && start.elapsed() < total {
+        std::thread::sleep(Duration::from_millis(50).min(total));
+    }
+}
+
+/// One supervision pass under the network's lock; `None` when a reconciliation holds it.
+fn supervise_once(backend: &mut LocalBackend) -> Option<Result<Vec<SupervisorEvent>, String>> {
+    let _lock = ReconcileLock::acquire(backend.network_dir()).ok()?;
+    Some(backend.supervise().map_err(|e| e.to_string()))
+}
+
+fn describe(event: &SupervisorEvent) -> String {
+    match event {
+        SupervisorEvent::Restarted { node, attempt } => {
+            format!("restarted node {node} (attempt {attempt})")
+        }
+        other => serde_json::to_string(other).unwrap_or_else(|_| format!("{other:?}")),
+    }
+}
+
+/// The live view: every tick a supervision pass, then the node table. Returns when `stop`
+/// is raised.
+fn watch(
+    backend: &mut LocalBackend,
+    spec: &netwright_crds::EffectiveSpec,
+    name: &str,
+    stop: &AtomicBool,
+) -> anyhow::Result<()> {
+    let tty = std::io::stdout().is_terminal();
+    let mut events: Vec<String> = Vec::new();
+    while !stop.load(Ordering::SeqCst) {
+        let now = Timestamp::now().to_string();
+        let mut fresh = Vec::new();
+        match supervise_once(backend) {
+            Some(Ok(list)) => fresh.extend(list.iter().map(|e| format!("{now} {}", describe(e)))),
+            Some(Err(error)) => fresh.push(format!("{now} supervision failed: {error}")),
+            None => {}
+        }
+        let (nodes, chains) = match backend.status(spec) {
+            Ok(status) => status,
+            Err(error) => {
+                fresh.push(format!("{now} status failed: {error}"));
+                (Vec::new(), Vec::new())
+            }
+        };
+        let height = nodes.iter().filter_map(|n| n.height).max();
+        let mut out = std::io::stdout().lock();
+        if tty {
+            events.extend(fresh);
+            let keep = events.len().saturating_sub(8);
+            events.drain(..keep);
+            write!(out, "\x1b[H\x1b[2J")?;
+            writeln!(
+                out,
+                "network {name}  height {}  {now}  (Ctrl-C stops the network)",
+                height.map_or("-".into(), |h| h.to_string())
+            )?;
+            write!(out, "{}", render_nodes(&nodes, &chains))?;
+            for event in &events {
+                writeln!(out, "{event}")?;
+            }
+        } else {
+            let count = |f: fn(&netwright_operator::backend::NodeStatus) -> bool| {
+                nodes.iter().filter(|n| f(n)).count()
+            };
+            writeln!(
+                out,
+                "{now} height {} running {}/{} healthy {}/{} restarts {}",
+                height.map_or("-".into(), |h| h.to_string()),
+                count(|n| n.running),
+                nodes.len(),
+                count(|n| n.healthy),
+                nodes.len(),
+                nodes.iter().map(|n| n.restarts).sum::<u64>()
+            )?;
+            for event in fresh {
+                writeln!(out, "{event}")?;
+            }
+        }
+        out.flush()?;
+        drop(out);
+        sleep_unless(stop, TICK);
+    }
+    Ok(())
+}
+
+/// Starts `netwright supervise` detached (own process group, output to the network's
+/// `supervisor.log`) unless one already runs; returns its pid, recorded in `supervisor.pid`.
+fn spawn_supervisor(home: &Path, network: &str, dir: &Path) -> anyhow::Result<u32> {
+    if let Some(pid) = supervisor_pid(dir) {
+        return Ok(pid);
+    }
+    let exe = std::env::current_exe().context("locating the netwright binary")?;
+    let log_path = dir.join(SUPERVISOR_LOG);
+    let log = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .with_context(|| format!("opening {}", log_path.display()))?;
+    let err = log
+        .try_clone()
+        .with_context(|| format!("opening {}", log_path.display()))?;
+    let home = std::path::absolute(home).context("resolving --home")?;
+    let child = Command::new(exe)
+        .arg("supervise")
+        .arg(network)
+        .arg("--home")
+        .arg(&home)
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(err)
+        .process_group(0)
+        .spawn()
+        .context("starting the supervisor")?;
+    let pid = child.id();
+    write_pid(dir, pid)?;
+    Ok(pid)
+}
+
+fn write_pid(dir: &Path, pid: u32) -> anyhow::Result<()> {
+    let path = dir.join(SUPERVISOR_PID);
+    std::fs::write(&path, format!("{pid}\n")).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Runs the hidden `netwright supervise`: a supervision pass every interval until SIGTERM or
+/// SIGINT. A second supervisor of the same network exits at once.
+pub fn supervise(args: SuperviseArgs) -> anyhow::Result<ExitCode> {
+    let mut backend = open_backend(&args.home, &args.network, None)?;
+    let dir = backend.network_dir().to_owned();
+    if !dir.is_dir() {
+        eprintln!(
+            "error: no network {:?} under {}",
+            args.network,
+            args.home.display()
+        );
+        return Ok(exit_usage());
+    }
+    let lock_path = dir.join(SUPERVISOR_LOCK);
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("opening {}", lock_path.display()))?;
+    if lock.try_lock().is_err() {
+        println!("network {} is already supervised", args.network);
+        return Ok(exit_ok());
+    }
+    let pid = std::process::id();
+    write_pid(&dir, pid)?;
+    let stop = stop_flag()?;
+    println!("{} supervisor {pid} started", Timestamp::now());
+    let interval = Duration::from_millis(args.interval_ms.max(100));
+    while !stop.load(Ordering::SeqCst) {
+        match supervise_once(&mut backend) {
+            Some(Ok(events)) => {
+                for event in events {
+                    println!("{} {}", Timestamp::now(), describe(&event));
+                }
+            }
+            Some(Err(error)) => println!("{} supervision failed: {error}", Timestamp::now()),
+            None => {}
+        }
+        sleep_unless(&stop, interval);
+    }
+    if std::fs::read_to_string(dir.join(SUPERVISOR_PID)).is_ok_and(|t| t.trim() == pid.to_string())
+    {
+        let _ = std::fs::remove_file(dir.join(SUPERVISOR_PID));
+    }
+    println!("{} supervisor {pid} stopped", Timestamp::now());
+    Ok(exit_ok())
+}

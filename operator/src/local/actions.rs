@@ -1,0 +1,511 @@
+//! Carrying out plan actions on a local network. Each function returns once the action's effect
+//! (as `plan::model` states it) holds, or with an error naming what failed.
+
+use std::time::{Duration, Instant};
+
+use netwright_crds::EffectiveSpec;
+use netwright_ledger::{PublicKey, TxBody, TxPayload};
+use netwright_node::keys::NodeKey;
+
+use crate::backend::BackendError;
+use crate::plan::{genesis_bytes, genesis_digest, Action, Digest, GenesisRecipe, KeySet, Topology};
+
+use super::config::NodeSettings;
+use super::launch::{self, log_tail};
+use super::observe::{self, SYNC_SLACK};
+use super::state::{write_atomic, NetworkState, NodeRecord, ProcessRecord};
+use super::{anvil_marker, keys, now_ms, ports, process, rpc, LocalBackend};
+
+type R = Result<(), BackendError>;
+
+fn err(message: impl Into<String>) -> BackendError {
+    BackendError::new(message)
+}
+
+/// Carries out `action`.
+pub fn apply(b: &LocalBackend, _spec: &EffectiveSpec, topology: &Topology, action: &Action) -> R {
+    match action {
+        Action::Pause => b.update(|s| {
+            s.paused = true;
+            Ok(())
+        }),
+        Action::Resume => b.update(|s| {
+            s.paused = false;
+            Ok(())
+        }),
+        Action::CreateTreasuryKey => keys::ensure(&b.layout.treasury_key()).map(drop),
+        Action::CreateApplicationKey { application } => {
+            keys::ensure(&b.layout.application_key(application)).map(drop)
+        }
+        Action::CreateNode { node, role } => create_node(b, node, *role),
+        Action::WriteGenesis {
+            chain_id,
+            recipe,
+            replaces,
+        } => write_genesis(b, topology, chain_id, *recipe, *replaces),
+        Action::StartRelayChain { chain, config } => start_relay_chain(b, topology, chain, *config),
+        Action::RestartRelayChain { chain, config } => {
+            stop_relay_chain(b, chain)?;
+            start_relay_chain(b, topology, chain, *config)
+        }
+        Action::StopRelayChain { chain } => stop_relay_chain(b, chain),
+        Action::WriteNodeConfig { node, config } => write_node_config(b, topology, node, *config),
+        Action::StartNode { node } => start_node(b, node),
+        Action::RestartNode { node } => {
+            stop_node(b, node, true)?;
+            start_node(b, node)
+        }
+        Action::WaitForSync { node } => wait_for_sync(b, node),
+        Action::StakeValidator {
+            node,
+            amount,
+            target,
+        } => stake(b, node, *amount, *target),
+        Action::UnstakeValidator {
+            node,
+            amount,
+            target,
+        } => unstake(b, node, *amount, *target),
+        Action::WaitForValidatorExit { node } => wait_for_exit(b, node),
+        Action::StopNode { node } => stop_node(b, node, false),
+        Action::DeleteNodeData { node } => delete_data(b, node),
+    }
+}
+
+fn node_key(b: &LocalBackend, node: &str) -> Result<(NodeKey, PublicKey), BackendError> {
+    let path = b
+        .layout
+        .node_home(node)
+        .join(netwright_node::keys::NODE_KEY_FILE);
+    if !path.is_file() {
+        return Err(err(format!("node {node} has no home ({})", path.display())));
+    }
+    let key = keys::load(&path)?;
+    let public = keys::public_key(&key, &path)?;
+    Ok((key, public))
+}
+
+fn create_node(b: &LocalBackend, node: &str, role: crate::plan::Role) -> R {
+    let key_path = b
+        .layout
+        .node_home(node)
+        .join(netwright_node::keys::NODE_KEY_FILE);
+    keys::ensure(&key_path)?;
+    b.update(|s| ensure_record(s, node, role).map(drop))
+}
+
+/// The record of `node`, created with freshly allocated ports when missing (a new node, or a
+/// `state.json` that was moved away).
+fn ensure_record<'s>(
+    s: &'s mut NetworkState,
+    node: &str,
+    role: crate::plan::Role,
+) -> Result<&'s mut NodeRecord, BackendError> {
+    if !s.nodes.contains_key(node) {
+        let got = ports::allocate(2, &s.used_ports())?;
+        s.nodes.insert(
+            node.to_owned(),
+            NodeRecord {
+                role,
+                p2p_port: got[0],
+                rpc_port: got[1],
+                config_digest: None,
+                process: ProcessRecord::default(),
+            },
+        );
+    }
+    let rec = s
+        .nodes
+        .get_mut(node)
+        .ok_or_else(|| err(format!("node {node}: not recorded")))?;
+    rec.role = role;
+    Ok(rec)
+}
+
+/// The public keys on disk, as genesis construction takes them.
+fn key_set(b: &LocalBackend) -> Result<KeySet, BackendError> {
+    let observed = observe::observe(b)?;
+    Ok(observed.keys())
+}
+
+fn write_genesis(
+    b: &LocalBackend,
+    topology: &Topology,
+    chain_id: &str,
+    digest: Digest,
+    replaces: Option<Digest>,
+) -> R {
+    let recipe = GenesisRecipe::from_topology(topology).map_err(|e| err(e.to_string()))?;
+    if recipe.digest() != digest || recipe.chain_id != chain_id {
+        return Err(err(format!(
+            "the plan names recipe {} of chain {chain_id}, but the declared network gives recipe {} of chain {}: plan again",
+            digest.short(),
+            recipe.digest().short(),
+            recipe.chain_id
+        )));
+    }
+    let current = observe::read_genesis(&b.layout)?.map(|g| genesis_digest(&g));
+    if current != replaces {
+        return Err(err(format!(
+            "the plan expects the current genesis to be {}, but it is {}: plan again",
+            replaces.map_or("none".to_owned(), |d| d.short()),
+            current.map_or("none".to_owned(), |d| d.short())
+        )));
+    }
+    let genesis = recipe
+        .build(&key_set(b)?, now_ms())
+        .map_err(|e| err(e.to_string()))?;
+    let bytes = genesis_bytes(&genesis);
+    for name in observe::node_names(&b.layout)? {
+        let path = b
+            .layout
+            .node_home(&name)
+            .join(netwright_node::home::GENESIS_FILE);
+        write_atomic(&path, &bytes)?;
+    }
+    write_atomic(&b.layout.genesis(), &bytes)?;
+    let names = observe::node_names(&b.layout)?;
+    let mut stakes = std::collections::BTreeMap::new();
+    for name in names {
+        let (_, public) = node_key(b, &name)?;
+        if let Some(v) = genesis.validators.iter().find(|v| v.public_key == public) {
+            stakes.insert(name, v.stake);
+        }
+    }
+    b.update(|s| {
+        s.stakes = stakes;
+        Ok(())
+    })
+}
+
+fn start_relay_chain(b: &LocalBackend, topology: &Topology, id: &str, config: Digest) -> R {
+    let chain = topology
+        .managed_chains
+        .iter()
+        .find(|c| c.id == id)
+        .ok_or_else(|| err(format!("relay chain {id} is not a declared managed chain")))?;
+    if chain.digest() != config {
+        return Err(err(format!(
+            "relay chain {id}: the plan names settings {}, the declaration gives {}: plan again",
+            config.short(),
+            chain.digest().short()
+        )));
+    }
+    b.anvil_bin()?;
+    launch::write_chain_settings(b, chain)?;
+    let port = b.update(|s| {
+        let port = match s.relay_chains.get(id).and_then(|r| r.port) {
+            Some(p) => p,
+            None => ports::allocate(1, &s.used_ports())?[0],
+        };
+        let rec = s.relay_chains.entry(id.to_owned()).or_default();
+        rec.port = Some(port);
+        rec.config_digest = Some(config);
+        rec.should_run = true;
+        rec.failures = 0;
+        let alive = rec
+            .pid
+            .is_some_and(|pid| process::is_alive(pid, &anvil_marker(port)));
+        if !alive {
+            launch::spawn_relay_chain(b, s, id)?;
+        }
+        Ok(port)
+    })?;
+    let log = b.layout.relay_chain_log(id);
+    wait_until(
+        b.wait,
+        &format!("relay chain {id} to answer eth_blockNumber on port {port}"),
+        || Ok(rpc::eth_block_number(port).is_ok()),
+    )
+    .map_err(|e| {
+        err(format!(
+            "{e}; last lines of {}:\n{}",
+            log.display(),
+            log_tail(&log, 10)
+        ))
+    })
+}
+
+fn stop_relay_chain(b: &LocalBackend, id: &str) -> R {
+    let target = b.update(|s| {
+        Ok(s.relay_chains.get_mut(id).and_then(|rec| {
+            rec.should_run = false;
+            rec.pid.zip(rec.port)
+        }))
+    })?;
+    if let Some((pid, port)) = target {
+        process::stop_all(&[(pid, anvil_marker(port))], process::STOP_GRACE);
+    }
+    Ok(())
+}
+
+fn write_node_config(b: &LocalBackend, topology: &Topology, node: &str, config: Digest) -> R {
+    let declared = topology
+        .node(node)
+        .ok_or_else(|| err(format!("node {node} is not declared")))?;
+    if declared.config.digest() != config {
+        return Err(err(format!(
+            "node {node}: the plan names configuration {}, the declaration gives {}: plan again",
+            config.short(),
+            declared.config.digest().short()
+        )));
+    }
+    node_key(b, node)?;
+    b.update(|s| {
+        ensure_record(s, node, declared.role)?;
+        let settings = NodeSettings::new(&declared.config, &launch::managed_endpoints(s));
+        launch::render_node_files(b, s, node, &settings)?;
+        ensure_record(s, node, declared.role)?.config_digest = Some(config);
+        Ok(())
+    })
+}
+
+fn start_node(b: &LocalBackend, node: &str) -> R {
+    let marker = b.node_marker(node);
+    b.update(|s| {
+        let rec = s
+            .nodes
+            .get_mut(node)
+            .ok_or_else(|| err(format!("node {node} has no home; create it first")))?;
+        rec.process.should_run = true;
+        rec.process.failures = 0;
+        let alive = rec
+            .process
+            .pid
+            .is_some_and(|pid| process::is_alive(pid, &marker));
+        if !alive {
+            launch::spawn_node(b, s, node)?;
+        }
+        Ok(())
+    })
+}
+
+/// Stops node `node`. `restarting` keeps it marked as one that should run (the caller starts
+/// it again under the same plan step).
+fn stop_node(b: &LocalBackend, node: &str, restarting: bool) -> R {
+    let pid = b.update(|s| {
+        let rec = s
+            .nodes
+            .get_mut(node)
+            .ok_or_else(|| err(format!("node {node} has no home")))?;
+        if !restarting {
+            rec.process.should_run = false;
+        }
+        Ok(rec.process.pid)
+    })?;
+    if let Some(pid) = pid {
+        process::stop_all(&[(pid, b.node_marker(node))], process::STOP_GRACE);
+    }
+    Ok(())
+}
+
+fn delete_data(b: &LocalBackend, node: &str) -> R {
+    let snap = observe::snapshot(b)?;
+    if snap.nodes.iter().any(|p| p.name == node && p.running) {
+        return Err(err(format!("node {node} is running; stop it first")));
+    }
+    let data = b
+        .layout
+        .node_home(node)
+        .join(netwright_node::home::DATA_DIR);
+    match std::fs::remove_dir_all(&data) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(err(format!("{}: {e}", data.display()))),
+    }
+}
+
+/// Polls `done` every 250 ms until it holds or `limit` passes.
+fn wait_until(
+    limit: Duration,
+    what: &str,
+    mut done: impl FnMut() -> Result<bool, BackendError>,
+) -> R {
+    let deadline = Instant::now() + limit;
+    loop {
+        if done()? {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(err(format!(
+                "gave up waiting for {what} after {} s",
+                limit.as_secs()
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+fn wait_for_sync(b: &LocalBackend, node: &str) -> R {
+    let log = b.layout.node_log(node);
+    let mut last = String::from("no answer yet");
+    let outcome = wait_until(b.wait, &format!("{node} to catch up"), || {
+        let snap = observe::snapshot(b)?;
+        let probe = snap
+            .nodes
+            .iter()
+            .find(|p| p.name == node)
+            .ok_or_else(|| err(format!("node {node} has no home")))?;
+        if !probe.running {
+            return Err(err(format!(
+                "node {node} is not running; last lines of {}:\n{}",
+                log.display(),
+                log_tail(&log, 10)
+            )));
+        }
+        let top = snap.max_height().unwrap_or(0);
+        if let Some(s) = &probe.status {
+            last = format!(
+                "height {} of {top}, catching up: {}",
+                s.height, s.catching_up
+            );
+        }
+        Ok(probe
+            .status
+            .as_ref()
+            .is_some_and(|s| !s.catching_up && s.height.saturating_add(SYNC_SLACK) >= top))
+    });
+    outcome.map_err(|e| err(format!("{e} (last seen: {last})")))
+}
+
+/// A healthy node's RPC port to submit through and query.
+fn healthy_port(b: &LocalBackend) -> Result<u16, BackendError> {
+    let snap = observe::snapshot(b)?;
+    snap.healthy_port()
+        .ok_or_else(|| err("no node of the network is running and caught up to submit through"))
+}
+
+fn chain_id(b: &LocalBackend) -> Result<String, BackendError> {
+    observe::read_genesis(&b.layout)?
+        .map(|g| g.chain_id)
+        .ok_or_else(|| err("the network has no genesis yet"))
+}
+
+/// Signs `body` with `key` at the account's next nonce and waits for its commit.
+fn submit(port: u16, chain_id: &str, key: &NodeKey, signer: PublicKey, body: TxBody) -> R {
+    let address = keys::address(&signer);
+    let account = rpc::account(port, &address).map_err(err)?;
+    let tx = TxPayload {
+        chain_id: chain_id.to_owned(),
+        signer,
+        nonce: account.nonce,
+        fee: 0,
+        body,
+    }
+    .sign(&keys::signing_key(key));
+    rpc::submit_and_wait(port, &tx.encode())
+        .map(drop)
+        .map_err(|e| err(format!("submitting {body:?} from {address}: {e}")))
+}
+
+/// The bonded stake of `public` as a node's `/validators` lists it.
+fn stake_of(port: u16, public: &PublicKey) -> Result<u64, BackendError> {
+    let hex = public.to_string();
+    let vals = rpc::validators(port).map_err(err)?;
+    Ok(vals
+        .iter()
+        .find(|v| v.public_key.eq_ignore_ascii_case(&hex))
+        .map_or(0, |v| v.stake))
+}
+
+fn wait_for_stake(b: &LocalBackend, node: &str, public: &PublicKey, target: u64) -> R {
+    let mut seen = 0;
+    wait_until(
+        b.wait,
+        &format!("{node}'s bonded stake to become {target}"),
+        || {
+            let port = healthy_port(b)?;
+            seen = stake_of(port, public)?;
+            Ok(seen == target)
+        },
+    )
+    .map_err(|e| err(format!("{e} (last seen: {seen})")))?;
+    b.update(|s| {
+        if target == 0 {
+            s.stakes.remove(node);
+        } else {
+            s.stakes.insert(node.to_owned(), target);
+        }
+        Ok(())
+    })
+}
+
+fn stake(b: &LocalBackend, node: &str, amount: u64, target: u64) -> R {
+    let (key, public) = node_key(b, node)?;
+    let chain = chain_id(b)?;
+    let port = healthy_port(b)?;
+    let current = stake_of(port, &public)?;
+    if current == target {
+        return b.update(|s| {
+            s.stakes.insert(node.to_owned(), target);
+            Ok(())
+        });
+    }
+    if current.checked_add(amount) != Some(target) {
+        return Err(err(format!(
+            "node {node} has stake {current} on-chain; adding {amount} does not give {target}: plan again"
+        )));
+    }
+    let address = keys::address(&public);
+    let balance = rpc::account(port, &address).map_err(err)?.balance;
+    if balance < amount {
+        let treasury_path = b.layout.treasury_key();
+        let treasury = keys::load_if_present(&treasury_path)?
+            .ok_or_else(|| err("no treasury key to fund the stake from"))?;
+        let treasury_public = keys::public_key(&treasury, &treasury_path)?;
+        let to = netwright_ledger::Address::from_public_key(&public);
+        let top_up = amount - balance;
+        submit(
+            port,
+            &chain,
+            &treasury,
+            treasury_public,
+            TxBody::Transfer { to, amount: top_up },
+        )?;
+        let now = rpc::account(port, &address).map_err(err)?.balance;
+        if now < amount {
+            return Err(err(format!(
+                "the treasury transfer of {top_up} to {node} ({address}) committed but its balance is {now}; is the treasury funded?"
+            )));
+        }
+    }
+    submit(port, &chain, &key, public, TxBody::Stake { amount })?;
+    wait_for_stake(b, node, &public, target)
+}
+
+fn unstake(b: &LocalBackend, node: &str, amount: u64, target: u64) -> R {
+    let (key, public) = node_key(b, node)?;
+    let chain = chain_id(b)?;
+    let port = healthy_port(b)?;
+    let current = stake_of(port, &public)?;
+    if current == target {
+        return wait_for_stake(b, node, &public, target);
+    }
+    if current.checked_sub(amount) != Some(target) {
+        return Err(err(format!(
+            "node {node} has stake {current} on-chain; removing {amount} does not give {target}: plan again"
+        )));
+    }
+    submit(port, &chain, &key, public, TxBody::Unstake { amount })?;
+    wait_for_stake(b, node, &public, target)
+}
+
+fn wait_for_exit(b: &LocalBackend, node: &str) -> R {
+    let (_, public) = node_key(b, node)?;
+    let mut left_at = None;
+    // Out of the committed set, then two more blocks so that the set without it has taken over
+    // at the next height boundary and signed.
+    wait_until(
+        b.wait,
+        &format!("{node} to leave the validator set"),
+        || {
+            let port = healthy_port(b)?;
+            if stake_of(port, &public)? != 0 {
+                return Ok(false);
+            }
+            let height = rpc::status(port).map_err(err)?.height;
+            let since = *left_at.get_or_insert(height);
+            Ok(height >= since + 2)
+        },
+    )
+}

@@ -1,0 +1,261 @@
+//! Supervision (restart what should run but died, with exponential backoff) and `down`.
+//!
+//! The restart history lives in `state.json`, so whichever process runs a pass (the `up`
+//! foreground loop, a later command) continues the same backoff.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::backend::BackendError;
+
+use super::launch;
+use super::state::ProcessRecord;
+use super::{anvil_marker, now_ms, process, LocalBackend};
+
+/// Delay before the second restart in a row; it doubles for each further one.
+pub const BACKOFF_BASE: Duration = Duration::from_millis(500);
+/// Longest delay between restarts.
+pub const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// A process that ran this long since its last start is considered stable: its backoff resets.
+pub const STABLE_AFTER: Duration = Duration::from_secs(10);
+
+/// What a supervision pass did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "event")]
+pub enum SupervisorEvent {
+    /// A node that should run had died and was started again.
+    Restarted {
+        /// Node name.
+        node: String,
+        /// Consecutive restarts so far (1 for the first after a stable run).
+        attempt: u32,
+    },
+    /// A managed relay chain that should run had died and was started again.
+    RelayChainRestarted {
+        /// Relay chain id.
+        chain: String,
+        /// Consecutive restarts so far.
+        attempt: u32,
+    },
+    /// A dead node waits for its backoff to elapse.
+    BackingOff {
+        /// Node name.
+        node: String,
+        /// Milliseconds until the next attempt.
+        retry_in_ms: u64,
+    },
+    /// A dead relay chain waits for its backoff to elapse.
+    RelayChainBackingOff {
+        /// Relay chain id.
+        chain: String,
+        /// Milliseconds until the next attempt.
+        retry_in_ms: u64,
+    },
+    /// Starting a node again failed (it is retried after its backoff).
+    RestartFailed {
+        /// Node name.
+        node: String,
+        /// Why.
+        error: String,
+    },
+    /// Starting a relay chain again failed (it is retried after its backoff).
+    RelayChainRestartFailed {
+        /// Relay chain id.
+        chain: String,
+        /// Why.
+        error: String,
+    },
+}
+
+/// The wait before the restart that follows `failures` consecutive restarts: none after a
+/// stable run, then `BACKOFF_BASE`, doubling, capped at `BACKOFF_MAX`.
+pub fn backoff(failures: u32) -> Duration {
+    if failures == 0 {
+        return Duration::ZERO;
+    }
+    let factor = 1u32 << (failures - 1).min(16);
+    BACKOFF_BASE.saturating_mul(factor).min(BACKOFF_MAX)
+}
+
+/// What to do with one supervised process.
+enum Decision {
+    Leave,
+    Restart,
+    Wait(u64),
+}
+
+fn decide(rec: &mut ProcessRecord, alive: bool, now: u64) -> Decision {
+    let stable_ms = u64::try_from(STABLE_AFTER.as_millis()).unwrap_or(u64::MAX);
+    let started = rec.started_ms.unwrap_or(0);
+    if !rec.should_run {
+        return Decision::Leave;
+    }
+    if alive {
+        if rec.failures > 0 && now.saturating_sub(started) >= stable_ms {
+            rec.failures = 0;
+        }
+        return Decision::Leave;
+    }
+    let wait = u64::try_from(backoff(rec.failures).as_millis()).unwrap_or(u64::MAX);
+    let due = started.saturating_add(wait);
+    if now >= due {
+        Decision::Restart
+    } else {
+        Decision::Wait(due - now)
+    }
+}
+
+/// One supervision pass.
+pub fn pass(b: &LocalBackend) -> Result<Vec<SupervisorEvent>, BackendError> {
+    if !b.layout.state().exists() {
+        return Ok(Vec::new());
+    }
+    b.update(|s| {
+        let mut events = Vec::new();
+        let now = now_ms();
+        let names: Vec<String> = s.nodes.keys().cloned().collect();
+        for name in names {
+            let marker = b.node_marker(&name);
+            let Some(rec) = s.nodes.get_mut(&name) else {
+                continue;
+            };
+            let alive = rec
+                .process
+                .pid
+                .is_some_and(|pid| process::is_alive(pid, &marker));
+            match decide(&mut rec.process, alive, now) {
+                Decision::Leave => {}
+                Decision::Wait(ms) => events.push(SupervisorEvent::BackingOff {
+                    node: name.clone(),
+                    retry_in_ms: ms,
+                }),
+                Decision::Restart => {
+                    rec.process.failures = rec.process.failures.saturating_add(1);
+                    rec.process.restarts += 1;
+                    rec.process.started_ms = Some(now);
+                    let attempt = rec.process.failures;
+                    match launch::spawn_node(b, s, &name) {
+                        Ok(_) => events.push(SupervisorEvent::Restarted {
+                            node: name.clone(),
+                            attempt,
+                        }),
+                        Err(e) => events.push(SupervisorEvent::RestartFailed {
+                            node: name.clone(),
+                            error: e.to_string(),
+                        }),
+                    }
+                }
+            }
+        }
+        let ids: Vec<String> = s.relay_chains.keys().cloned().collect();
+        for id in ids {
+            let Some(rec) = s.relay_chains.get_mut(&id) else {
+                continue;
+            };
+            let alive = match (rec.pid, rec.port) {
+                (Some(pid), Some(port)) => process::is_alive(pid, &anvil_marker(port)),
+                _ => false,
+            };
+            match decide(rec, alive, now) {
+                Decision::Leave => {}
+                Decision::Wait(ms) => events.push(SupervisorEvent::RelayChainBackingOff {
+                    chain: id.clone(),
+                    retry_in_ms: ms,
+                }),
+                Decision::Restart => {
+                    rec.failures = rec.failures.saturating_add(1);
+                    rec.restarts += 1;
+                    rec.started_ms = Some(now);
+                    let attempt = rec.failures;
+                    match launch::spawn_relay_chain(b, s, &id) {
+                        Ok(_) => events.push(SupervisorEvent::RelayChainRestarted {
+                            chain: id.clone(),
+                            attempt,
+                        }),
+                        Err(e) => events.push(SupervisorEvent::RelayChainRestartFailed {
+                            chain: id.clone(),
+                            error: e.to_string(),
+                        }),
+                    }
+                }
+            }
+        }
+        Ok(events)
+    })
+}
+
+/// Records that nothing should run (keeping the last on-chain stakes for later observations),
+/// then stops every recorded process.
+pub fn down(b: &LocalBackend) -> Result<(), BackendError> {
+    if !b.layout.state().exists() {
+        return Ok(());
+    }
+    let snap = super::observe::snapshot(b)?;
+    let live_stakes: Option<std::collections::BTreeMap<String, u64>> =
+        snap.nodes.iter().any(|p| p.status.is_some()).then(|| {
+            snap.nodes
+                .iter()
+                .filter(|p| p.stake > 0)
+                .map(|p| (p.name.clone(), p.stake))
+                .collect()
+        });
+    let procs = b.update(|s| {
+        if let Some(stakes) = live_stakes {
+            s.stakes = stakes;
+        }
+        let mut procs = Vec::new();
+        for (name, rec) in s.nodes.iter_mut() {
+            rec.process.should_run = false;
+            if let Some(pid) = rec.process.pid {
+                procs.push((pid, b.node_marker(name)));
+            }
+        }
+        for rec in s.relay_chains.values_mut() {
+            rec.should_run = false;
+            if let (Some(pid), Some(port)) = (rec.pid, rec.port) {
+                procs.push((pid, anvil_marker(port)));
+            }
+        }
+        Ok(procs)
+    })?;
+    process::stop_all(&procs, process::STOP_GRACE);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_the_second_restart_and_is_capped() {
+        assert_eq!(backoff(0), Duration::ZERO);
+        assert_eq!(backoff(1), Duration::from_millis(500));
+        assert_eq!(backoff(2), Duration::from_secs(1));
+        assert_eq!(backoff(4), Duration::from_secs(4));
+        assert_eq!(backoff(20), BACKOFF_MAX);
+        assert_eq!(backoff(u32::MAX), BACKOFF_MAX);
+    }
+
+    #[test]
+    fn decisions_follow_should_run_liveness_and_backoff() {
+        let mut rec = ProcessRecord {
+            should_run: true,
+            started_ms: Some(1_000),
+            ..ProcessRecord::default()
+        };
+        assert!(matches!(decide(&mut rec, false, 1_000), Decision::Restart));
+        rec.failures = 2;
+        assert!(matches!(
+            decide(&mut rec, false, 1_400),
+            Decision::Wait(600)
+        ));
+        assert!(matches!(decide(&mut rec, false, 2_000), Decision::Restart));
+        assert!(matches!(decide(&mut rec, true, 5_000), Decision::Leave));
+        assert_eq!(rec.failures, 2, "not yet stable");
+        assert!(matches!(decide(&mut rec, true, 11_000), Decision::Leave));
+        assert_eq!(rec.failures, 0, "stable: backoff reset");
+        rec.should_run = false;
+        assert!(matches!(decide(&mut rec, false, 20_000), Decision::Leave));
+    }
+}

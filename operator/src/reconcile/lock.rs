@@ -1,0 +1,68 @@
+//! The reconciliation lock: one reconciliation (or supervision pass) of a network at a time.
+//!
+//! The lock is an advisory exclusive lock on `<network dir>/reconcile.lock`, released when
+//! the [`ReconcileLock`] is dropped or its process dies (so a crash never leaves it held).
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::path::{Path, PathBuf};
+
+/// File name of the lock inside a network's directory.
+pub const LOCK_FILE: &str = "reconcile.lock";
+
+/// Why the lock was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    /// Another process holds it.
+    #[error(
+        "another reconciliation of this network is running (lock {path} is held); wait for it \
+         to finish"
+    )]
+    Busy {
+        /// The lock file.
+        path: PathBuf,
+    },
+    /// The lock file could not be created or locked.
+    #[error("{path}: {source}")]
+    Io {
+        /// The lock file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// A held reconciliation lock.
+#[derive(Debug)]
+pub struct ReconcileLock {
+    _file: File,
+    path: PathBuf,
+}
+
+impl ReconcileLock {
+    /// Takes the lock of the network whose directory is `dir` (created if missing), or
+    /// fails at once with [`LockError::Busy`] when another process holds it.
+    pub fn acquire(dir: &Path) -> Result<Self, LockError> {
+        let path = dir.join(LOCK_FILE);
+        let io = |source| LockError::Io {
+            path: path.clone(),
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Self { _file: file, path }),
+            Err(TryLockError::WouldBlock) => Err(LockError::Busy { path }),
+            Err(TryLockError::Error(source)) => Err(LockError::Io { path, source }),
+        }
+    }
+
+    /// The lock file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
