@@ -121,6 +121,11 @@ pub struct ConsensusSection {
     pub timeout_precommit_delta_ms: u64,
     /// Pause after a commit before the next height starts, in milliseconds.
     pub timeout_commit_ms: u64,
+    /// Target time between the starts of two heights, in milliseconds: after a commit the node
+    /// also waits until this much time has passed since the committed height started. 0 (the
+    /// default when absent) paces blocks by `timeout_commit_ms` alone.
+    #[serde(default)]
+    pub block_interval_ms: u64,
 }
 
 /// `[mempool]`: bounds of the transaction pool.
@@ -184,6 +189,7 @@ impl Default for Config {
                 timeout_precommit_ms: 500,
                 timeout_precommit_delta_ms: 250,
                 timeout_commit_ms: 100,
+                block_interval_ms: 0,
             },
             mempool: MempoolSection {
                 max_txs: 50_000,

@@ -516,6 +516,44 @@ fn commit_pause_spaces_heights_and_keeps_the_chain_identical() {
 }
 
 #[test]
+fn block_interval_paces_heights_beyond_the_commit_pause() {
+    let g = genesis(&[1, 2, 3, 4], &[]);
+    let mut net = Net::new(5, g, (1..=4).map(|s| Some([s; 32])).collect());
+    net.config.commit_pause_ms = 10;
+    net.config.block_interval_ms = 500;
+    for i in 0..4 {
+        net.boot(i);
+    }
+    net.run_until(120_000, "12 blocks on every node", |n| {
+        (0..4).all(|i| n.tip(i) >= 12)
+    });
+    net.assert_same_chain(&[0, 1, 2, 3]);
+    for n in &net.nodes {
+        let intervals: Vec<u64> = n
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Committed {
+                    commit_interval_ms: Some(ms),
+                    ..
+                } => Some(*ms),
+                _ => None,
+            })
+            .collect();
+        assert!(intervals.len() >= 10, "{intervals:?}");
+        // Commit-to-commit spacing follows the start-to-start target, give or take one
+        // height's consensus time on either side.
+        let mut sorted = intervals.clone();
+        sorted.sort_unstable();
+        let median = sorted[sorted.len() / 2];
+        assert!(
+            (450..=700).contains(&median),
+            "median interval {median} ms for a 500 ms target: {intervals:?}"
+        );
+    }
+}
+
+#[test]
 fn restarted_validator_resumes_without_double_signing_and_catches_up() {
     restarted_validator_resumes_without_double_signing_and_catches_up_with(23);
 }

@@ -67,7 +67,7 @@ spec:
   chainId: netwright-bench-1
   profile: localnet
   consensus:
-    blockInterval: 1s
+    blockInterval: 100ms
     timeouts: {{propose: 1s, prevote: 500ms, precommit: 500ms, commit: 100ms}}
   validators:
     replicas: {validators}

@@ -74,7 +74,7 @@ spec:
   chainId: netwright-lbtest-1
   profile: localnet
   consensus:
-    blockInterval: 500ms
+    blockInterval: 100ms
     timeouts: {{propose: 600ms, prevote: 300ms, precommit: 300ms, commit: 50ms}}
   validators:
     replicas: {n}
@@ -399,7 +399,7 @@ spec:
   chainId: netwright-anvil-1
   profile: localnet
   consensus:
-    blockInterval: 500ms
+    blockInterval: 100ms
     timeouts: {propose: 600ms, prevote: 300ms, precommit: 300ms, commit: 50ms}
   validators:
     replicas: 1

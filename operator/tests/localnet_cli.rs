@@ -103,7 +103,7 @@ spec:
   chainId: netwright-e2e-1
   profile: localnet
   consensus:
-    blockInterval: 500ms
+    blockInterval: 100ms
     timeouts: {{propose: 600ms, prevote: 300ms, precommit: 300ms, commit: 50ms}}
   validators:
     replicas: {validators}

@@ -38,6 +38,10 @@ pub struct DriverConfig {
     /// (Tendermint's `timeout_commit`): paces block production and lets late precommits and
     /// transactions arrive. 0 starts the next height at once. Skipped while catching up.
     pub commit_pause_ms: u64,
+    /// Target time between the starts of two heights, in milliseconds: the pause after a
+    /// commit lasts at least until this much time has passed since the committed height
+    /// started. 0 leaves pacing to `commit_pause_ms`. Skipped while catching up.
+    pub block_interval_ms: u64,
 }
 
 impl Default for DriverConfig {
@@ -59,6 +63,7 @@ impl Default for DriverConfig {
             max_sync_buffer: 256,
             max_exec_cache: 8,
             commit_pause_ms: 0,
+            block_interval_ms: 0,
         }
     }
 }

@@ -64,6 +64,8 @@ pub struct Driver {
     /// The genesis state, until the first commit carries it to storage.
     genesis_state: Option<Vec<(Vec<u8>, Vec<u8>)>>,
     last_commit_ms: Option<u64>,
+    /// When the current height started (local time), for `block_interval_ms`.
+    height_started_ms: Option<u64>,
     syncing: bool,
 }
 
@@ -141,6 +143,7 @@ impl Driver {
             paused: None,
             genesis_state,
             last_commit_ms: None,
+            height_started_ms: None,
             syncing: false,
         })
     }
@@ -148,6 +151,7 @@ impl Driver {
     /// Starts consensus at the restored height (optional: the first `handle` starts it too).
     pub fn start(&mut self, now_ms: u64) -> Result<Reaction, DriverError> {
         let mut out = Vec::new();
+        self.height_started_ms = Some(now_ms);
         let effects = self.machine.start(now_ms);
         self.run(now_ms, effects, &mut out)?;
         Ok(Reaction {
@@ -384,7 +388,15 @@ impl Driver {
             next_validators: p.next_validators,
             next_ctx: p.next_ctx,
         });
-        let pause = self.config.commit_pause_ms;
+        let interval_left = self
+            .height_started_ms
+            .map(|started| {
+                started
+                    .saturating_add(self.config.block_interval_ms)
+                    .saturating_sub(now_ms)
+            })
+            .unwrap_or(0);
+        let pause = self.config.commit_pause_ms.max(interval_left);
         if pause == 0 || synced || self.sync.catching_up(height + 1) {
             self.start_next(now_ms, out)
         } else {
@@ -419,6 +431,7 @@ impl Driver {
                 height + 1
             )));
         }
+        self.height_started_ms = Some(now_ms);
         self.sync.advance(now_ms, self.machine.height());
         self.run(now_ms, effects, out)?;
         if self.pending.is_none() {

@@ -90,6 +90,7 @@ pub fn driver_config(config: &Config) -> DriverConfig {
         },
         max_sync_blocks: config.p2p.max_sync_blocks,
         commit_pause_ms: c.timeout_commit_ms,
+        block_interval_ms: c.block_interval_ms,
         ..DriverConfig::default()
     }
 }

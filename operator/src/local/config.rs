@@ -44,6 +44,7 @@ pub fn node_toml_config(config: &NodeConfig, wiring: &Wiring) -> Config {
     c.consensus.timeout_prevote_ms = t.prevote_ms.max(1);
     c.consensus.timeout_precommit_ms = t.precommit_ms.max(1);
     c.consensus.timeout_commit_ms = t.commit_ms;
+    c.consensus.block_interval_ms = t.block_interval_ms;
     c
 }
 
@@ -157,6 +158,7 @@ mod tests {
         assert_eq!(c.consensus.timeout_prevote_ms, 300);
         assert_eq!(c.consensus.timeout_precommit_ms, 200);
         assert_eq!(c.consensus.timeout_commit_ms, 50);
+        assert_eq!(c.consensus.block_interval_ms, 1000);
         let checked = c.check(std::path::Path::new("config.toml")).unwrap();
         assert_eq!(checked.persistent_peers.len(), 1);
         assert!(c.p2p.persistent_peers[0].starts_with("/ip4/127.0.0.1/tcp/21002/p2p/"));
