@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 mod common;
-use common::{get, height, log_tails, start, Nodes};
+use common::{get, height, log_tails, post, start, Nodes};
 
 const DEADLINE: Duration = Duration::from_secs(120);
 
@@ -29,25 +29,6 @@ fn block(rpc: &str, h: u64) -> (String, String, String) {
     let b = get(rpc, &format!("/blocks/{h}")).unwrap_or_else(|| panic!("{rpc} block {h}"));
     let field = |name: &str| b[name].as_str().unwrap_or_default().to_string();
     (field("hash"), field("state_root"), field("parent_hash"))
-}
-
-fn post(rpc: &str, path: &str, body: &str) -> (String, Value) {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(rpc).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(40))).unwrap();
-    write!(
-        s,
-        "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    (
-        head.lines().next().unwrap_or_default().to_string(),
-        serde_json::from_str(body).unwrap_or(Value::Null),
-    )
 }
 
 #[test]

@@ -7,31 +7,10 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
 mod common;
-use common::{get, height, start, Nodes};
+use common::{get, height, post, start, Nodes};
 
 const DEADLINE: Duration = Duration::from_secs(120);
-
-fn post(rpc: &str, path: &str, body: &str) -> (String, Value) {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(rpc).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(40))).unwrap();
-    write!(
-        s,
-        "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    (
-        head.lines().next().unwrap_or_default().to_string(),
-        serde_json::from_str(body).unwrap_or(Value::Null),
-    )
-}
 
 /// A signed transfer of `amount` from the validator key of `home` to a fresh account.
 fn transfer(home: &Path, amount: u64) -> (Vec<u8>, String) {

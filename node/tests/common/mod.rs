@@ -111,6 +111,27 @@ pub fn get(rpc: &str, path: &str) -> Option<Value> {
     serde_json::from_str(body).ok()
 }
 
+/// A `POST` of a JSON `body` to `rpc`: the status line and the JSON answer (`Null` if none).
+pub fn post(rpc: &str, path: &str, body: &str) -> (String, Value) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(rpc).expect("connect to the node's RPC");
+    s.set_read_timeout(Some(Duration::from_secs(40)))
+        .expect("set a read timeout");
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("send the request");
+    let mut text = String::new();
+    s.read_to_string(&mut text).expect("read the answer");
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((text.as_str(), ""));
+    (
+        head.lines().next().unwrap_or_default().to_string(),
+        serde_json::from_str(body).unwrap_or(Value::Null),
+    )
+}
+
 /// The node's committed height, when it answers.
 pub fn height(rpc: &str) -> Option<u64> {
     get(rpc, "/status")?["height"].as_u64()
