@@ -6,56 +6,18 @@
 //! 20) how long block intervals are sampled. The node binary comes from `NETWRIGHT_NODE_BIN`,
 //! beside the netwright binary, or is built with `cargo build --bin netwright-node`.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+use support::{get, node_bin};
+
 /// Longest wait for the first block or for growth before a size is reported as not running.
 const PATIENCE: Duration = Duration::from_secs(300);
-
-fn node_bin() -> PathBuf {
-    if let Some(path) = std::env::var_os("NETWRIGHT_NODE_BIN") {
-        return PathBuf::from(path);
-    }
-    let exe = PathBuf::from(env!("CARGO_BIN_EXE_netwright"));
-    if let Some(found) = exe
-        .parent()
-        .map(|d| d.join("netwright-node"))
-        .filter(|p| p.is_file())
-    {
-        return found;
-    }
-    let target = exe
-        .ancestors()
-        .nth(2)
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("target"));
-    let own = target.join("local-backend-node");
-    let built = own.join("debug").join("netwright-node");
-    if !built.is_file() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args([
-                "build",
-                "--bin",
-                "netwright-node",
-                "--locked",
-                "--target-dir",
-            ])
-            .arg(&own)
-            .current_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."))
-            .status();
-        if !status.is_ok_and(|s| s.success()) {
-            eprintln!("cargo build --bin netwright-node failed");
-            std::process::exit(2);
-        }
-    }
-    built
-}
 
 fn document(validators: usize) -> String {
     format!(
@@ -121,23 +83,6 @@ fn heights(status: &Value) -> Vec<Option<u64>> {
         .as_array()
         .map(|n| n.iter().map(|n| n["height"].as_u64()).collect())
         .unwrap_or_default()
-}
-
-fn get(rpc: &str, path: &str) -> Option<Value> {
-    let address = rpc.strip_prefix("http://")?;
-    let mut stream = TcpStream::connect(address).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).ok()?;
-    let raw = String::from_utf8_lossy(&raw);
-    let (head, body) = raw.split_once("\r\n\r\n")?;
-    head.starts_with("HTTP/1.1 200")
-        .then(|| serde_json::from_str(body).ok())?
 }
 
 fn rss_kib(pid: u64) -> Option<u64> {

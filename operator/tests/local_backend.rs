@@ -4,59 +4,24 @@
 //!
 //! The node binary is taken from `NETWRIGHT_NODE_BIN` or found beside this test binary's
 //! directory (`target/<profile>/`); when absent, it is built with
-//! `cargo build --bin netwright-node` (same `CARGO_TARGET_DIR`).
+//! `cargo build --bin netwright-node` into `<target>/local-backend-node/`.
 //! The anvil test fails when anvil is missing, naming the install command, unless
 //! `NETWRIGHT_SKIP_ANVIL=1`.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use netwright_crds::{effective_spec, EffectiveSpec, Network};
+
+mod support;
 use netwright_operator::backend::Backend;
 use netwright_operator::local::{
     find_anvil, process, rpc, LocalBackend, LocalOptions, SupervisorEvent,
 };
 use netwright_operator::plan::{desired_topology, plan};
+use support::node_bin;
 
 /// Longest wait for a condition on the running network before the test fails with a message.
 const PATIENCE: Duration = Duration::from_secs(120);
-
-/// The node binary: `NETWRIGHT_NODE_BIN`, or `netwright-node` in this test binary's target
-/// directory (`cargo test --workspace` builds it there). Absent, it is built with
-/// `cargo build --bin netwright-node` into `<target>/local-backend-node/`: cargo keeps the
-/// running test's own target directory locked, so building there would wait forever.
-fn node_bin() -> PathBuf {
-    if let Ok(found) = process::find_node_bin(None) {
-        return found;
-    }
-    let exe = std::env::current_exe().expect("test binary path");
-    // <target>/<profile>/deps/<test binary>
-    let target = exe
-        .ancestors()
-        .nth(3)
-        .expect("target directory")
-        .to_path_buf();
-    let own = target.join("local-backend-node");
-    let built = own.join("debug").join("netwright-node");
-    if !built.is_file() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-        let status = std::process::Command::new(cargo)
-            .args([
-                "build",
-                "--bin",
-                "netwright-node",
-                "--locked",
-                "--target-dir",
-            ])
-            .arg(&own)
-            .current_dir(&workspace)
-            .status()
-            .expect("run cargo build --bin netwright-node");
-        assert!(status.success(), "cargo build --bin netwright-node failed");
-    }
-    built
-}
 
 fn spec(yaml: &str) -> EffectiveSpec {
     let network: Network = serde_yaml::from_str(yaml).expect("test network parses");

@@ -12,8 +12,6 @@
 //! install`); `NETWRIGHT_SKIP_ANVIL=1` leaves the relay chain out explicitly.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -21,46 +19,14 @@ use std::time::{Duration, Instant};
 use netwright_operator::local::{find_anvil, process};
 use serde_json::Value;
 
+mod support;
+use support::{get, node_bin};
+
 /// Network name of the test documents.
 const NETWORK: &str = "e2e";
 
 /// Longest wait for a condition on the running network before the test fails with a message.
 const PATIENCE: Duration = Duration::from_secs(180);
-
-/// The node binary (see the module documentation).
-fn node_bin() -> PathBuf {
-    if let Ok(found) = process::find_node_bin(None) {
-        return found;
-    }
-    let exe = std::env::current_exe().expect("test binary path");
-    // <target>/<profile>/deps/<test binary>
-    let target = exe
-        .ancestors()
-        .nth(3)
-        .expect("target directory")
-        .to_path_buf();
-    // A separate target directory: cargo keeps the running test's own one locked.
-    let own = target.join("local-backend-node");
-    let built = own.join("debug").join("netwright-node");
-    if !built.is_file() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-        let status = Command::new(cargo)
-            .args([
-                "build",
-                "--bin",
-                "netwright-node",
-                "--locked",
-                "--target-dir",
-            ])
-            .arg(&own)
-            .current_dir(&workspace)
-            .status()
-            .expect("run cargo build --bin netwright-node");
-        assert!(status.success(), "cargo build --bin netwright-node failed");
-    }
-    built
-}
 
 /// Whether the relay chain part runs: anvil must be there unless explicitly skipped.
 fn with_anvil() -> bool {
@@ -299,26 +265,6 @@ fn first_digest(stdout: &str) -> String {
         .find_map(|l| l.strip_prefix("digest "))
         .map(|d| d.trim().to_owned())
         .unwrap_or_else(|| panic!("no plan digest in:\n{stdout}"))
-}
-
-/// `GET http://127.0.0.1:PORT/PATH` as JSON (`None` on any failure, e.g. a 404).
-fn get(rpc: &str, path: &str) -> Option<Value> {
-    let address = rpc.strip_prefix("http://")?;
-    let mut stream = TcpStream::connect(address).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).ok()?;
-    let raw = String::from_utf8_lossy(&raw);
-    let (head, body) = raw.split_once("\r\n\r\n")?;
-    if !head.starts_with("HTTP/1.1 200") {
-        return None;
-    }
-    serde_json::from_str(body).ok()
 }
 
 fn node_key_hex(home: &Home, node: &str) -> String {

@@ -50,7 +50,9 @@ fn addr(port: u16) -> SocketAddr {
     SocketAddr::from((Ipv4Addr::LOCALHOST, port))
 }
 
-fn get_json<T: for<'de> Deserialize<'de>>(port: u16, path: &str) -> Result<T, String> {
+/// `GET path` on the node RPC at `port`, decoded from JSON; the error names the address, the
+/// path and the status or decoding failure.
+pub fn get_json<T: for<'de> Deserialize<'de>>(port: u16, path: &str) -> Result<T, String> {
     let answer = request(addr(port), "GET", path, None, QUERY_TIMEOUT)?;
     decode(port, path, &answer)
 }
