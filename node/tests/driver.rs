@@ -112,6 +112,22 @@ struct Node {
     signed_height: u64,
 }
 
+impl Node {
+    /// The commit-to-commit intervals its commit events report, in milliseconds.
+    fn commit_intervals(&self) -> Vec<u64> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Committed {
+                    commit_interval_ms: Some(ms),
+                    ..
+                } => Some(*ms),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 enum Ev {
     Deliver(Input),
     Timer(Timer),
@@ -496,17 +512,7 @@ fn commit_pause_spaces_heights_and_keeps_the_chain_identical() {
     net.assert_same_chain(&[0, 1, 2, 3]);
     net.assert_nothing_rejected();
     for n in &net.nodes {
-        let intervals: Vec<u64> = n
-            .events
-            .iter()
-            .filter_map(|e| match e {
-                Event::Committed {
-                    commit_interval_ms: Some(ms),
-                    ..
-                } => Some(*ms),
-                _ => None,
-            })
-            .collect();
+        let intervals = n.commit_intervals();
         assert!(intervals.len() >= 15, "{intervals:?}");
         assert!(
             intervals.iter().all(|ms| *ms >= 200),
@@ -529,17 +535,7 @@ fn block_interval_paces_heights_beyond_the_commit_pause() {
     });
     net.assert_same_chain(&[0, 1, 2, 3]);
     for n in &net.nodes {
-        let intervals: Vec<u64> = n
-            .events
-            .iter()
-            .filter_map(|e| match e {
-                Event::Committed {
-                    commit_interval_ms: Some(ms),
-                    ..
-                } => Some(*ms),
-                _ => None,
-            })
-            .collect();
+        let intervals = n.commit_intervals();
         assert!(intervals.len() >= 10, "{intervals:?}");
         // Commit-to-commit spacing follows the start-to-start target, give or take one
         // height's consensus time on either side.
