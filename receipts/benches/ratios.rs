@@ -16,37 +16,12 @@ use ed25519_dalek::{Signature, VerifyingKey};
 use netwright_receipts::envelope::{pae, PAYLOAD_TYPE};
 use netwright_receipts::parallel::{default_threads, map_chunks_dynamic};
 use netwright_receipts::{
-    open_line, verify_bytes, DigestSet, Draft, Kind, LogOptions, LogWriter, Signer, Subject,
-    Timestamp, TrustedKeys, VerifyOptions,
+    open_line, verify_bytes, Draft, LogWriter, Signer, TrustedKeys, VerifyOptions,
 };
-use serde_json::json;
+mod support;
+use support::{draft, options, write_log, BATCH, LOG_SIZE};
 
-const LOG_SIZE: u64 = 4096;
-const BATCH: usize = 1000;
 const SIG_BATCH: usize = 512;
-
-fn draft(i: u64) -> Draft {
-    Draft {
-        kind: Kind::Reconcile,
-        time: Timestamp::from_unix_seconds(1_735_689_600 + i),
-        subject: Subject {
-            spec_digest: DigestSet::of(b"kind: Network\n"),
-            git_commit: Some("0123456789abcdef0123456789abcdef01234567".into()),
-        },
-        body: json!({"observed": {"height": i, "peers": 3}, "done": ["apply"], "verdict": "pass"})
-            .as_object()
-            .cloned()
-            .unwrap_or_default(),
-    }
-}
-
-fn options() -> LogOptions {
-    LogOptions {
-        network: "benchnet".into(),
-        origin: None,
-        checkpoint_every: None,
-    }
-}
 
 /// Seconds taken by `f`.
 fn time(f: impl FnOnce()) -> f64 {
@@ -80,12 +55,7 @@ fn main() {
     // A log to verify, and the raw material of its signatures.
     let signer = Signer::from_seed(&[3; 32]);
     let path = dir.path().join("verify.log");
-    let mut writer = LogWriter::open(&path, signer.clone(), options()).expect("open log");
-    writer
-        .append_batch((0..LOG_SIZE).map(draft).collect())
-        .expect("append");
-    drop(writer);
-    let bytes = std::fs::read(&path).expect("read log");
+    let bytes = write_log(&path, &signer, LOG_SIZE);
     let receipts: Vec<_> = bytes
         .split(|b| *b == b'\n')
         .filter(|l| !l.is_empty())

@@ -15,50 +15,18 @@ use netwright_receipts::merkle::leaf_hash;
 use netwright_receipts::parallel::{default_threads, map_chunks_dynamic, map_chunks_with};
 use netwright_receipts::scan::read_line;
 use netwright_receipts::{
-    open_line, verify_bytes, DigestSet, Draft, Kind, LogOptions, LogWriter, Signer, Subject,
-    Timestamp, TrustedKeys, VerifyOptions,
+    open_line, verify_bytes, DigestSet, Draft, LogWriter, Signer, TrustedKeys, VerifyOptions,
 };
-use serde_json::json;
+mod support;
 use sha2::{Digest, Sha256};
-
-const BATCH: usize = 1000;
-const LOG_SIZE: u64 = 4096;
-
-fn draft(i: u64) -> Draft {
-    Draft {
-        kind: Kind::Reconcile,
-        time: Timestamp::from_unix_seconds(1_735_689_600 + i),
-        subject: Subject {
-            spec_digest: DigestSet::of(b"kind: Network\n"),
-            git_commit: Some("0123456789abcdef0123456789abcdef01234567".into()),
-        },
-        body: json!({"observed": {"height": i, "peers": 3}, "done": ["apply"], "verdict": "pass"})
-            .as_object()
-            .cloned()
-            .unwrap_or_default(),
-    }
-}
-
-fn options() -> LogOptions {
-    LogOptions {
-        network: "benchnet".into(),
-        origin: None,
-        checkpoint_every: None,
-    }
-}
+use support::{draft, options, write_log, BATCH, LOG_SIZE};
 
 /// Length of a bench receipt's signed message (PAE header + statement bytes), and
 /// of its statement bytes, taken from a receipt written the way the benches write.
 fn receipt_lengths() -> (usize, usize) {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("log");
-    let mut writer =
-        LogWriter::open(&path, Signer::from_seed(&[1; 32]), options()).expect("open log");
-    writer
-        .append_batch((0..2).map(draft).collect())
-        .expect("append");
-    drop(writer);
-    let bytes = std::fs::read(&path).expect("read log");
+    let bytes = write_log(&path, &Signer::from_seed(&[1; 32]), 2);
     let line = bytes.split(|b| *b == b'\n').nth(1).expect("second line");
     let receipt = open_line(line).expect("own receipt reads back");
     (
@@ -154,12 +122,7 @@ fn verify(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("log");
     let signer = Signer::from_seed(&[3; 32]);
-    let mut writer = LogWriter::open(&path, signer.clone(), options()).expect("open log");
-    writer
-        .append_batch((0..LOG_SIZE).map(draft).collect())
-        .expect("append");
-    drop(writer);
-    let bytes = std::fs::read(&path).expect("read log");
+    let bytes = write_log(&path, &signer, LOG_SIZE);
     let mut trusted = TrustedKeys::new();
     trusted.insert(signer.verifying_key());
     let mut g = c.benchmark_group("verify");
