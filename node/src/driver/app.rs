@@ -7,7 +7,9 @@
 //! block before voting (on a copy), so a decided header certifies the state it produces.
 
 use netwright_consensus::encoding::tx_root;
-use netwright_consensus::{BlockHash, Validator, ValidatorId, ValidatorSet, ValidatorSetError};
+use netwright_consensus::{
+    BlockHash, BlockHeader, Validator, ValidatorId, ValidatorSet, ValidatorSetError,
+};
 use netwright_ledger::{BlockError, BlockOutcome, KnownTxs, Ledger};
 
 /// Domain prefix of the genesis block hash.
@@ -61,6 +63,17 @@ impl ExecKey {
             height,
             time_ms,
             tx_root: tx_root(txs),
+        }
+    }
+
+    /// The key of executing the block `header` heads, taking its transaction root from the
+    /// header. Only for blocks consensus has checked: it hands on proposals and decided blocks
+    /// only after checking that their bodies match their headers.
+    pub fn of_checked_block(header: &BlockHeader) -> Self {
+        ExecKey {
+            height: header.height,
+            time_ms: header.time_ms,
+            tx_root: header.tx_root,
         }
     }
 }
@@ -189,5 +202,27 @@ mod tests {
         );
         let bad = ExecKey::new(2, g.genesis_time_ms + 6, &txs);
         assert!(cache.execute(&base, bad, &txs, &NoKnownTxs).is_err());
+    }
+
+    #[test]
+    fn a_checked_block_keys_its_execution_like_its_transactions_do() {
+        let g = testkit::genesis(&[1], &[(9, 1000)]);
+        let txs = vec![testkit::transfer(&g, 9, 0, 3, 10)];
+        let header = BlockHeader {
+            height: 4,
+            round: 0,
+            parent_hash: BlockHash([0; 32]),
+            proposer: ValidatorId(testkit::public_key(1)),
+            time_ms: 77,
+            tx_root: tx_root(&txs),
+            state_root: [0; 32],
+            validator_set_hash: [0; 32],
+            evidence_root: [0; 32],
+        };
+        assert_eq!(
+            ExecKey::of_checked_block(&header),
+            ExecKey::new(4, 77, &txs)
+        );
+        assert_ne!(ExecKey::of_checked_block(&header), ExecKey::new(4, 77, &[]));
     }
 }

@@ -567,10 +567,9 @@ impl Driver {
     /// A proposed block is valid when the ledger accepts its header (height, time, size) and
     /// executing it gives the state root its header claims.
     fn validate(&mut self, block: &Block) -> bool {
-        let h = &block.header;
-        let key = ExecKey::new(h.height, h.time_ms, &block.txs);
+        let key = ExecKey::of_checked_block(&block.header);
         match self.exec.execute(&self.ledger, key, &block.txs, &self.pool) {
-            Ok(root) => root == h.state_root,
+            Ok(root) => root == block.header.state_root,
             Err(_) => false,
         }
     }
@@ -582,7 +581,7 @@ impl Driver {
         out: &mut Vec<Command>,
     ) -> Result<(), DriverError> {
         let height = block.header.height;
-        let key = ExecKey::new(height, block.header.time_ms, &block.txs);
+        let key = ExecKey::of_checked_block(&block.header);
         let (ledger, outcome) = self
             .exec
             .take(&self.ledger, key, &block.txs, &self.pool)
