@@ -90,6 +90,12 @@ fn four_validators_agree_survive_kill_9_and_catch_up() {
         hex::encode(blake3::hash(&tx).as_bytes())
     );
     wait_heights(&rpcs, committed_at, homes);
+    let listed = get(rpcs[2], &format!("/blocks/{committed_at}/txs")).unwrap();
+    assert_eq!(
+        listed["tx_hashes"],
+        serde_json::json!([outcome["hash"]]),
+        "the block lists the transaction's hash: {listed}"
+    );
     for rpc in &rpcs {
         let account = get(rpc, &format!("/accounts/{to}")).unwrap();
         assert_eq!(

@@ -41,6 +41,13 @@ impl NodeView for Fake {
             Err(ViewError::NotFound(format!("no block at height {height}")))
         }
     }
+    fn block_txs(&self, height: u64) -> Result<Value, ViewError> {
+        if height <= 7 {
+            Ok(json!({ "height": height, "tx_hashes": ["ab"] }))
+        } else {
+            Err(ViewError::NotFound(format!("no block at height {height}")))
+        }
+    }
     fn validators(&self) -> Result<Value, ViewError> {
         Ok(json!([{ "address": "v1", "stake": 10 }]))
     }
@@ -136,6 +143,12 @@ async fn read_routes_serve_json() {
         ),
         (200, Some(5))
     );
+    let (code, _, body) = call(addr, "GET", "/blocks/5/txs", "").await;
+    assert_eq!(code, 200);
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["tx_hashes"][0],
+        "ab"
+    );
     let (code, _, body) = call(addr, "GET", "/validators", "").await;
     assert_eq!(code, 200);
     assert_eq!(
@@ -157,6 +170,14 @@ async fn errors_are_json_with_fitting_status() {
     let (code, _, body) = call(addr, "GET", "/blocks/minus-one", "").await;
     assert_eq!(code, 400);
     assert!(error_of(&body).contains("`minus-one`"));
+    let (code, _, body) = call(addr, "GET", "/blocks/99/txs", "").await;
+    assert_eq!(
+        (code, error_of(&body)),
+        (404, "no block at height 99".into())
+    );
+    let (code, _, body) = call(addr, "GET", "/blocks/x/txs", "").await;
+    assert_eq!(code, 400);
+    assert!(error_of(&body).contains("`x`"));
     let (code, _, body) = call(addr, "GET", "/accounts/abc", "").await;
     assert_eq!((code, error_of(&body)), (404, "no account abc".to_string()));
     let (code, _, body) = call(addr, "GET", "/nope", "").await;

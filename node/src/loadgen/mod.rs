@@ -16,7 +16,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ed25519_dalek::SigningKey;
-use netwright_consensus::Block;
 use netwright_ledger::{Address, PublicKey, TxBody, TxPayload};
 use serde_json::{json, Value};
 
@@ -390,22 +389,24 @@ async fn watch_commits(
             Err(_) => 0,
         };
         while next <= tip {
-            let Ok(body) = expect_ok(&mut client, &format!("/blocks/{next}")).await else {
+            let Ok(body) = expect_ok(&mut client, &format!("/blocks/{next}/txs")).await else {
                 break;
             };
             let now = Instant::now();
-            let block = body["block"]
-                .as_str()
-                .and_then(|h| hex::decode(h).ok())
-                .and_then(|b| borsh::from_slice::<Block>(&b).ok());
-            if let Some(block) = block {
-                let mut pending = lock(&track.pending);
-                let mut lat = lock(&track.latencies);
-                for tx in &block.txs {
-                    if let Some(sent) = pending.remove(blake3::hash(tx).as_bytes()) {
-                        lat.push(now.duration_since(sent));
-                        *lock(&track.last_commit) = Some(now);
-                    }
+            let hashes = body["tx_hashes"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            let mut pending = lock(&track.pending);
+            let mut lat = lock(&track.latencies);
+            for hash in hashes.iter().filter_map(Value::as_str) {
+                let mut key = [0u8; 32];
+                if hex::decode_to_slice(hash, &mut key).is_err() {
+                    continue;
+                }
+                if let Some(sent) = pending.remove(&key) {
+                    lat.push(now.duration_since(sent));
+                    *lock(&track.last_commit) = Some(now);
                 }
             }
             next += 1;

@@ -116,6 +116,9 @@ pub trait NodeView: Send + Sync + 'static {
     fn health(&self) -> HealthView;
     /// The committed block at `height`, with its commit certificate.
     fn block(&self, height: u64) -> Result<Value, ViewError>;
+    /// The committed block at `height` as the hashes of its transactions, for watchers that
+    /// only need to know what was committed when.
+    fn block_txs(&self, height: u64) -> Result<Value, ViewError>;
     /// The current validator set.
     fn validators(&self) -> Result<Value, ViewError>;
     /// The account at `address`.
@@ -187,6 +190,7 @@ pub fn router<V: NodeView>(view: Arc<V>, metrics: Arc<NodeMetrics>, limits: RpcL
         .route("/status", get(status::<V>))
         .route("/health", get(health::<V>))
         .route("/blocks/{height}", get(block::<V>))
+        .route("/blocks/{height}/txs", get(block_txs::<V>))
         .route("/validators", get(validators::<V>))
         .route("/accounts/{addr}", get(account::<V>))
         .route("/txs", post(submit::<V>))
@@ -229,17 +233,27 @@ async fn health<V: NodeView>(State(s): State<AppState<V>>) -> Response {
     (code, Json(h)).into_response()
 }
 
-async fn block<V: NodeView>(
-    State(s): State<AppState<V>>,
-    Path(height): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let height: u64 = height.parse().map_err(|_| {
+fn parse_height(height: &str) -> Result<u64, ApiError> {
+    height.parse().map_err(|_| {
         ApiError(
             StatusCode::BAD_REQUEST,
             format!("height `{height}` is not a non-negative integer"),
         )
-    })?;
-    Ok(Json(s.view.block(height)?))
+    })
+}
+
+async fn block<V: NodeView>(
+    State(s): State<AppState<V>>,
+    Path(height): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(s.view.block(parse_height(&height)?)?))
+}
+
+async fn block_txs<V: NodeView>(
+    State(s): State<AppState<V>>,
+    Path(height): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(s.view.block_txs(parse_height(&height)?)?))
 }
 
 async fn validators<V: NodeView>(State(s): State<AppState<V>>) -> Result<Json<Value>, ApiError> {

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use netwright_consensus::encoding::tx_hash;
 use netwright_consensus::Block;
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
@@ -130,6 +131,28 @@ impl NodeView for RuntimeView {
             "txs": decoded.txs.len(),
             "block": hex::encode(block),
             "cert": hex::encode(cert),
+        }))
+    }
+
+    fn block_txs(&self, height: u64) -> Result<Value, ViewError> {
+        let internal = |e: StorageError| ViewError::Internal(e.to_string());
+        let Some(block) = self.storage.block(height).map_err(internal)? else {
+            return Err(ViewError::NotFound(format!(
+                "no committed block at height {height}"
+            )));
+        };
+        let decoded: Block = decode(&block, usize::MAX, "stored block")
+            .map_err(|e| ViewError::Internal(e.to_string()))?;
+        let hashes: Vec<String> = decoded
+            .txs
+            .iter()
+            .map(|tx| hex::encode(tx_hash(tx)))
+            .collect();
+        Ok(json!({
+            "height": height,
+            "hash": hex::encode(decoded.hash().0),
+            "time_ms": decoded.header.time_ms,
+            "tx_hashes": hashes,
         }))
     }
 
