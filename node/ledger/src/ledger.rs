@@ -157,12 +157,11 @@ impl KnownTxs for NoKnownTxs {
     }
 }
 
-/// The ledger: typed state, cached Merkle leaves and the current root.
+/// The ledger: typed state and the Merkle tree over it.
 #[derive(Debug, Clone)]
 pub struct Ledger {
     state: State,
-    leaves: BTreeMap<Vec<u8>, [u8; 32]>,
-    root: Hash,
+    tree: merkle::Tree,
 }
 
 impl Ledger {
@@ -212,10 +211,10 @@ impl Ledger {
     ) -> Result<Ledger, SnapshotError> {
         let state = State::from_entries(entries)?;
         let ledger = Ledger::from_state(state);
-        if ledger.root != *expected_root {
+        if ledger.state_root() != *expected_root {
             return Err(SnapshotError::RootMismatch {
                 expected: *expected_root,
-                computed: ledger.root,
+                computed: ledger.state_root(),
             });
         }
         if ledger.total_supply() > u128::from(MAX_TOTAL_SUPPLY) {
@@ -228,7 +227,7 @@ impl Ledger {
     }
 
     fn from_state(state: State) -> Ledger {
-        let leaves: BTreeMap<Vec<u8>, [u8; 32]> = state
+        let leaves = state
             .entries()
             .into_iter()
             .map(|(k, v)| {
@@ -236,11 +235,9 @@ impl Ledger {
                 (k, h)
             })
             .collect();
-        let root = merkle::root(leaves.values().copied());
         Ledger {
             state,
-            leaves,
-            root,
+            tree: merkle::Tree::new(leaves),
         }
     }
 
@@ -252,7 +249,7 @@ impl Ledger {
 
     /// The commitment to the current state.
     pub fn state_root(&self) -> Hash {
-        self.root
+        self.tree.root()
     }
 
     /// Height of the last applied block (`initial_height - 1` at genesis).
@@ -520,7 +517,7 @@ impl Ledger {
             height,
             time_ms,
             tx_results,
-            state_root: self.root,
+            state_root: self.state_root(),
             validator_updates,
             write_set,
         })
@@ -568,25 +565,20 @@ impl Ledger {
         updates
     }
 
-    /// Turns dirty keys into the write set and refreshes leaves and root.
+    /// Turns dirty keys into the write set and refreshes the tree.
     fn commit(&mut self, changes: &Changes) -> WriteSet {
-        let mut entries = Vec::with_capacity(changes.dirty.len());
-        for key in &changes.dirty {
-            let k = key.encode();
-            match self.state.value(key) {
-                Some(v) => {
-                    self.leaves.insert(k.clone(), merkle::leaf_hash(&k, &v));
-                    entries.push((k, Some(v)));
-                }
-                None => {
-                    self.leaves.remove(&k);
-                    entries.push((k, None));
-                }
-            }
-        }
+        let mut entries: Vec<(Vec<u8>, Option<Vec<u8>>)> = changes
+            .dirty
+            .iter()
+            .map(|key| (key.encode(), self.state.value(key)))
+            .collect();
         // Dirty keys are ordered by StateKey, which matches byte order.
         entries.sort_by(|a, b| a.0.cmp(&b.0));
-        self.root = merkle::root(self.leaves.values().copied());
+        let leaves: Vec<(Vec<u8>, Option<[u8; 32]>)> = entries
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_ref().map(|v| merkle::leaf_hash(k, v))))
+            .collect();
+        self.tree.update(&leaves);
         WriteSet { entries }
     }
 }
@@ -646,8 +638,8 @@ mod tests {
         assert!(out.tx_results.iter().all(|r| r.result.is_ok()));
         assert_eq!(out.validator_updates.len(), 3);
         let full = Ledger::from_state(l.state.clone());
-        assert_eq!(full.root, l.root);
-        assert_eq!(full.leaves, l.leaves);
+        assert_eq!(full.state_root(), l.state_root());
+        assert_eq!(full.tree, l.tree);
         let keys: Vec<&Vec<u8>> = out.write_set.entries.iter().map(|(k, _)| k).collect();
         let mut sorted = keys.clone();
         sorted.sort();
