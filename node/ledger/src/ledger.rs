@@ -147,6 +147,14 @@ pub trait KnownTxs {
     fn known(&self, hash: &Hash) -> Option<&DecodedTx>;
 }
 
+/// Where a block's transaction comes from when the block is applied.
+enum Source<'a> {
+    /// Decoded and verified before ([`KnownTxs`]).
+    Known(&'a DecodedTx),
+    /// Decoded now (or not decodable); its signature is still to be verified.
+    Fresh(Box<Result<DecodedTx, TxError>>),
+}
+
 /// No transaction is known: everything is decoded and verified.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoKnownTxs;
@@ -473,32 +481,34 @@ impl Ledger {
     ) -> Result<BlockOutcome, BlockError> {
         self.check_block_header(height, time_ms, txs.len())?;
         let hashes: Vec<Hash> = txs.iter().map(|b| Hash::of(b.as_ref())).collect();
-        let fresh: Vec<Option<Result<DecodedTx, TxError>>> = txs
+        let sources: Vec<Source> = txs
             .iter()
             .zip(&hashes)
             .map(|(b, h)| match known.known(h) {
-                Some(_) => None,
-                None => Some(decode_tx(b.as_ref()).map_err(TxError::from)),
+                Some(tx) => Source::Known(tx),
+                None => Source::Fresh(Box::new(decode_tx(b.as_ref()).map_err(TxError::from))),
             })
             .collect();
-        let to_verify: Vec<&DecodedTx> = fresh
+        let to_verify: Vec<&DecodedTx> = sources
             .iter()
-            .filter_map(|d| d.as_ref().and_then(|d| d.as_ref().ok()))
+            .filter_map(|s| match s {
+                Source::Fresh(fresh) => fresh.as_ref().as_ref().ok(),
+                Source::Known(_) => None,
+            })
             .collect();
         let mut verdicts = verify_signatures(&to_verify).into_iter();
 
         let mut changes = Changes::default();
         let mut tx_results = Vec::with_capacity(txs.len());
-        for (hash, d) in hashes.iter().zip(&fresh) {
-            let (result, fee_charged) = match d {
-                Some(Err(e)) => (Err(e.clone()), 0),
-                Some(Ok(tx)) => {
-                    let sig_ok = verdicts.next().unwrap_or(false);
-                    self.execute(&mut changes, tx, sig_ok, height)
-                }
-                None => match known.known(hash) {
-                    Some(tx) => self.execute(&mut changes, tx, true, height),
-                    None => (Err(TxError::BadSignature), 0),
+        for (hash, source) in hashes.iter().zip(&sources) {
+            let (result, fee_charged) = match source {
+                Source::Known(tx) => self.execute(&mut changes, tx, true, height),
+                Source::Fresh(fresh) => match fresh.as_ref() {
+                    Err(e) => (Err(e.clone()), 0),
+                    Ok(tx) => {
+                        let sig_ok = verdicts.next().unwrap_or(false);
+                        self.execute(&mut changes, tx, sig_ok, height)
+                    }
                 },
             };
             tx_results.push(TxResult {
