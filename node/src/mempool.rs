@@ -11,9 +11,13 @@
 //! sender would after insertion; otherwise the newcomer is refused. One sender can thus never
 //! crowd others out, and nonce gaps are never created in the middle of a sender's queue.
 
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::collections::{BTreeMap, BinaryHeap};
 use std::fmt::Debug;
 use std::hash::Hash;
+
+/// The pool's maps are looked up several times per transaction; their keys are hashes and
+/// addresses, which foldhash's randomly seeded hashing serves much faster than SipHash.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 /// What the pool needs to know about a transaction.
 pub trait PoolTx: Clone {
@@ -130,9 +134,9 @@ impl<T: PoolTx> Mempool<T> {
     pub fn new(limits: Limits) -> Self {
         Self {
             limits,
-            by_hash: HashMap::new(),
-            by_sender: HashMap::new(),
-            next_nonce: HashMap::new(),
+            by_hash: HashMap::default(),
+            by_sender: HashMap::default(),
+            next_nonce: HashMap::default(),
             bytes: 0,
             seq: 0,
         }
@@ -574,7 +578,7 @@ mod tests {
                 }
             }
             let reaped = m.reap(usize::MAX, usize::MAX);
-            let mut last: HashMap<u8, u64> = HashMap::new();
+            let mut last: HashMap<u8, u64> = HashMap::default();
             for t in &reaped {
                 if let Some(prev) = last.insert(t.sender, t.nonce) {
                     prop_assert_eq!(t.nonce, prev + 1, "consecutive nonces per sender");
