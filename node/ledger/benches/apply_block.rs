@@ -1,6 +1,6 @@
 //! Throughput of the ledger: applying a block of 1,000 signed transfers over
 //! 10,000 accounts, and the parts of that cost (signature verification as a
-//! batch and one by one, decoding, the state root).
+//! batch and one by one, decoding, the state root from scratch and as the kept tree updates it).
 
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use ed25519_dalek::SigningKey;
@@ -113,6 +113,31 @@ fn benches(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("root", n), &leaves, |b, leaves| {
             b.iter(|| merkle::root(leaves.iter().copied()))
         });
+        // What a block that changes 1,000 existing entries costs the kept tree: a copy (as
+        // for executing a candidate block) and the update of those leaves' paths.
+        let keyed: Vec<(Vec<u8>, [u8; 32])> = (0..n as u64)
+            .map(|i| (i.to_be_bytes().to_vec(), leaves[i as usize]))
+            .collect();
+        let tree = merkle::Tree::new(keyed);
+        let changes: Vec<(Vec<u8>, Option<[u8; 32]>)> = (0..n as u64)
+            .step_by(n / 1_000)
+            .map(|i| {
+                let key = i.to_be_bytes().to_vec();
+                let leaf = merkle::leaf_hash(&key, b"changed");
+                (key, Some(leaf))
+            })
+            .collect();
+        g.bench_with_input(
+            BenchmarkId::new("copy_and_update_1000", n),
+            &changes,
+            |b, changes| {
+                b.iter(|| {
+                    let mut copy = tree.clone();
+                    copy.update(changes);
+                    copy.root()
+                })
+            },
+        );
     }
     g.finish();
 }
