@@ -31,7 +31,7 @@ enum Command {
     /// Reconcile a network to FILE, showing the plan first. Exit 0 converged, 1 invalid file,
     /// 2 usage or I/O error, 3 unsafe plan not approved, 4 halted, 5 another reconciliation
     /// runs, 6 a step failed or the network did not converge.
-    Apply(cmd::apply::Args),
+    Apply(cmd::apply::ReconcileArgs),
     /// Reconcile a network to FILE, then watch it live (Ctrl-C stops it), or --detach.
     /// Exit codes as `apply`.
     Up(cmd::up::Args),

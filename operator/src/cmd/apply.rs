@@ -2,7 +2,7 @@
 //! reconciliation that `netwright up` shares, and its step view.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -18,18 +18,16 @@ use netwright_operator::reconcile::{
     Report,
 };
 
-use super::plan::{current_halt, load_spec, open_backend, LoadedSpec, APPLIED_SPEC, RECEIPT_LOG};
+use super::plan::{
+    current_halt, load_spec, open_backend, LoadedSpec, NetworkFile, APPLIED_SPEC, RECEIPT_LOG,
+};
 use super::{exit_busy, exit_failed, exit_halted, exit_invalid, exit_ok, exit_refused, exit_usage};
 
-/// Arguments of `netwright apply`.
+/// Arguments of `netwright apply`, and the reconciling part of `netwright up`'s.
 #[derive(Debug, clap::Args)]
-pub struct Args {
-    /// The Network YAML file (one document).
-    #[arg(value_name = "FILE")]
-    pub file: PathBuf,
-    /// Working directory holding the networks (keys, state, logs, receipts).
-    #[arg(long, value_name = "DIR", default_value = super::plan::DEFAULT_HOME)]
-    pub home: PathBuf,
+pub struct ReconcileArgs {
+    #[command(flatten)]
+    pub target: NetworkFile,
     /// Approve an unsafe plan by its digest (as `netwright plan` prints it).
     #[arg(long, value_name = "PLAN_DIGEST")]
     pub approve: Option<String>,
@@ -38,8 +36,26 @@ pub struct Args {
     pub max_passes: usize,
 }
 
+/// Loads the file and reads the approval and the passes: what `apply` and `up` do before they
+/// open the network. Invalid input is printed and returned as its exit code.
+pub fn prepare(args: &ReconcileArgs) -> anyhow::Result<Result<(LoadedSpec, Options), ExitCode>> {
+    let loaded = match load_spec(&args.target.file)? {
+        Ok(loaded) => loaded,
+        Err(code) => return Ok(Err(code)),
+    };
+    let approve = match parse_approval(args.approve.as_deref()) {
+        Ok(approve) => approve,
+        Err(code) => return Ok(Err(code)),
+    };
+    let options = Options {
+        approve,
+        max_passes: args.max_passes.max(1),
+    };
+    Ok(Ok((loaded, options)))
+}
+
 /// Parses `--approve`; prints the error and returns the exit code when it is not a digest.
-pub fn parse_approval(text: Option<&str>) -> Result<Option<Digest>, ExitCode> {
+fn parse_approval(text: Option<&str>) -> Result<Option<Digest>, ExitCode> {
     match text.map(str::parse::<Digest>) {
         None => Ok(None),
         Some(Ok(digest)) => Ok(Some(digest)),
@@ -51,23 +67,16 @@ pub fn parse_approval(text: Option<&str>) -> Result<Option<Digest>, ExitCode> {
 }
 
 /// Runs `netwright apply`.
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let loaded = match load_spec(&args.file)? {
-        Ok(loaded) => loaded,
+pub fn run(args: ReconcileArgs) -> anyhow::Result<ExitCode> {
+    let (loaded, options) = match prepare(&args)? {
+        Ok(prepared) => prepared,
         Err(code) => return Ok(code),
     };
-    let approve = match parse_approval(args.approve.as_deref()) {
-        Ok(approve) => approve,
-        Err(code) => return Ok(code),
-    };
-    let mut backend = open_backend(&args.home, &loaded.name, None)?;
+    let home = &args.target.home;
+    let mut backend = open_backend(home, &loaded.name, None)?;
     let mut view = StepView::new();
-    let options = Options {
-        approve,
-        max_passes: args.max_passes.max(1),
-    };
     Ok(
-        match reconcile_network(&mut backend, &loaded, &args.home, &options, &mut view)? {
+        match reconcile_network(&mut backend, &loaded, home, &options, &mut view)? {
             Ok(report) => report_outcome(&report),
             Err(code) => code,
         },

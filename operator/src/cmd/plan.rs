@@ -32,15 +32,22 @@ pub const APPLIED_SPEC: &str = "network.yaml";
 /// File name, in a network's directory, of the receipt log.
 pub const RECEIPT_LOG: &str = "receipts.log";
 
-/// Arguments of `netwright plan`.
+/// The arguments every command that reconciles a file takes: the file and where its network lives.
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub struct NetworkFile {
     /// The Network YAML file (one document).
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
     /// Working directory holding the networks (keys, state, logs, receipts).
     #[arg(long, value_name = "DIR", default_value = DEFAULT_HOME)]
     pub home: PathBuf,
+}
+
+/// Arguments of `netwright plan`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub target: NetworkFile,
     /// Output format: `text` or `json`.
     #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
@@ -166,20 +173,21 @@ pub fn current_halt(
 
 /// Runs `netwright plan`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let loaded = match load_spec(&args.file)? {
+    let NetworkFile { file, home } = &args.target;
+    let loaded = match load_spec(file)? {
         Ok(loaded) => loaded,
         Err(code) => return Ok(code),
     };
-    let mut backend = open_backend(&args.home, &loaded.name, None)?;
+    let mut backend = open_backend(home, &loaded.name, None)?;
     let observed = backend.observe(&loaded.spec)?;
     let plan = match plan(&loaded.spec, &observed) {
         Ok(plan) => plan,
         Err(error) => {
-            eprintln!("{}: error: {error}", args.file.display());
+            eprintln!("{}: error: {error}", file.display());
             return Ok(exit_invalid());
         }
     };
-    let halt = current_halt(&args.home, backend.network_dir())?;
+    let halt = current_halt(home, backend.network_dir())?;
     let digest = plan.digest();
     match args.output {
         Output::Json => {
@@ -201,7 +209,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             if plan.risk() == Risk::Unsafe {
                 println!(
                     "unsafe: `netwright apply {} --approve {digest}` applies it",
-                    args.file.display()
+                    file.display()
                 );
             }
             if let Some(halt) = halt {

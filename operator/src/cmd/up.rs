@@ -14,12 +14,12 @@ use anyhow::Context;
 use netwright_operator::backend::Backend;
 use netwright_operator::local::{find_anvil, install_anvil, LocalBackend, SupervisorEvent};
 use netwright_operator::plan::desired_topology;
-use netwright_operator::reconcile::{Options, Outcome, ReconcileLock};
+use netwright_operator::reconcile::{Outcome, ReconcileLock};
 use netwright_receipts::Timestamp;
 
-use super::apply::{parse_approval, reconcile_network, report_outcome, StepView};
+use super::apply::{prepare, reconcile_network, report_outcome, StepView};
 use super::down::{stop_supervisor, supervisor_pid, SUPERVISOR_PID};
-use super::plan::{load_spec, open_backend, DEFAULT_HOME};
+use super::plan::{open_backend, DEFAULT_HOME};
 use super::status::render_nodes;
 use super::{exit_ok, exit_usage};
 
@@ -35,12 +35,8 @@ const TICK: Duration = Duration::from_secs(1);
 /// Arguments of `netwright up`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The Network YAML file (one document).
-    #[arg(value_name = "FILE")]
-    pub file: PathBuf,
-    /// Working directory holding the networks (keys, state, logs, receipts).
-    #[arg(long, value_name = "DIR", default_value = DEFAULT_HOME)]
-    pub home: PathBuf,
+    #[command(flatten)]
+    pub reconcile: super::apply::ReconcileArgs,
     /// Return once the network is up, leaving a detached supervisor that restarts crashed
     /// nodes (`netwright down NETWORK` stops both).
     #[arg(long)]
@@ -48,12 +44,6 @@ pub struct Args {
     /// Install anvil first if the network has a managed relay chain and anvil is missing.
     #[arg(long)]
     pub install_tools: bool,
-    /// Approve an unsafe plan by its digest (as `netwright plan` prints it).
-    #[arg(long, value_name = "PLAN_DIGEST")]
-    pub approve: Option<String>,
-    /// Most passes (apply, observe, plan again) before giving up on converging.
-    #[arg(long, value_name = "N", default_value_t = netwright_operator::reconcile::engine::DEFAULT_MAX_PASSES)]
-    pub max_passes: usize,
 }
 
 /// Arguments of the hidden `netwright supervise`.
@@ -72,26 +62,19 @@ pub struct SuperviseArgs {
 
 /// Runs `netwright up`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let loaded = match load_spec(&args.file)? {
-        Ok(loaded) => loaded,
+    let (loaded, options) = match prepare(&args.reconcile)? {
+        Ok(prepared) => prepared,
         Err(code) => return Ok(code),
     };
-    let approve = match parse_approval(args.approve.as_deref()) {
-        Ok(approve) => approve,
-        Err(code) => return Ok(code),
-    };
+    let home = &args.reconcile.target.home;
     let mut anvil = None;
     if args.install_tools && needs_anvil(&loaded.spec) && find_anvil(None).is_err() {
         println!("anvil is missing; installing it");
         anvil = Some(install_anvil()?);
     }
-    let mut backend = open_backend(&args.home, &loaded.name, anvil)?;
-    let options = Options {
-        approve,
-        max_passes: args.max_passes.max(1),
-    };
+    let mut backend = open_backend(home, &loaded.name, anvil)?;
     let mut view = StepView::new();
-    let report = match reconcile_network(&mut backend, &loaded, &args.home, &options, &mut view)? {
+    let report = match reconcile_network(&mut backend, &loaded, home, &options, &mut view)? {
         Ok(report) => report,
         Err(code) => return Ok(code),
     };
@@ -100,9 +83,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(code);
     }
     if args.detach {
-        let pid = spawn_supervisor(&args.home, &loaded.name, backend.network_dir())?;
+        let pid = spawn_supervisor(home, &loaded.name, backend.network_dir())?;
         println!("network {} is up; supervisor pid {pid}", loaded.name);
-        let home = args.home.display();
+        let home = home.display();
         println!("  netwright status {} --home {home}", loaded.name);
         println!("  netwright down {} --home {home}", loaded.name);
         return Ok(exit_ok());
