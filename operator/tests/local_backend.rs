@@ -100,6 +100,17 @@ fn reconcile(backend: &mut LocalBackend, spec: &EffectiveSpec) -> Vec<String> {
     panic!("not converged after 8 plans; applied: {applied:#?}");
 }
 
+/// [`reconcile`], printing how long `what` took and what was applied.
+fn timed_reconcile(backend: &mut LocalBackend, spec: &EffectiveSpec, what: &str) -> Vec<String> {
+    let started = Instant::now();
+    let applied = reconcile(backend, spec);
+    println!(
+        "{what} took {} ms: {applied:?}",
+        started.elapsed().as_millis()
+    );
+    applied
+}
+
 fn heights(backend: &mut LocalBackend, spec: &EffectiveSpec) -> Vec<(String, Option<u64>)> {
     let (nodes, _) = backend.status(spec).expect("status");
     nodes
@@ -257,12 +268,7 @@ fn local_network_lives_scales_restarts_and_resumes() {
 
     // Scale to 5: the fifth node syncs and stakes on-chain.
     let five = validators_spec(5);
-    let scaling = Instant::now();
-    let applied = reconcile(&mut net.backend, &five);
-    println!(
-        "scale 4 -> 5 (sync, fund, stake) took {} ms: {applied:?}",
-        scaling.elapsed().as_millis()
-    );
+    let applied = timed_reconcile(&mut net.backend, &five, "scale 4 -> 5 (sync, fund, stake)");
     assert!(
         applied
             .contains(&"stake-validator node=validator-4 amount=2000000 target=2000000".to_owned()),
@@ -387,11 +393,7 @@ spec:
         _root: root,
     };
     let t = Instant::now();
-    let applied = reconcile(&mut net.backend, &spec);
-    println!(
-        "relay chain network up in {} ms: {applied:?}",
-        t.elapsed().as_millis()
-    );
+    let applied = timed_reconcile(&mut net.backend, &spec, "relay chain network up");
     assert!(
         applied
             .iter()
