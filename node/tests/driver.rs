@@ -194,6 +194,18 @@ impl Net {
         self.exec(i, r.commands);
     }
 
+    /// Starts every node.
+    fn boot_all(&mut self) {
+        for i in 0..self.nodes.len() {
+            self.boot(i);
+        }
+    }
+
+    /// True when each of the first `count` nodes has committed height `height`.
+    fn first_at(&self, count: usize, height: u64) -> bool {
+        (0..count).all(|i| self.tip(i) >= height)
+    }
+
     fn crash(&mut self, i: usize) {
         let n = &mut self.nodes[i];
         n.driver = None;
@@ -423,9 +435,7 @@ fn four_validators_finalize_fifty_identical_blocks_and_commit_transfers_with(see
         ],
     );
     let mut net = Net::new(seed, g.clone(), (1..=4).map(|s| Some([s; 32])).collect());
-    for i in 0..4 {
-        net.boot(i);
-    }
+    net.boot_all();
     let mut expected: BTreeMap<u8, i64> = BTreeMap::new();
     for k in 0..24u64 {
         let from = 20 + (k % 4) as u8;
@@ -503,12 +513,8 @@ fn commit_pause_spaces_heights_and_keeps_the_chain_identical() {
     let g = genesis(&[1, 2, 3, 4], &[(20, 1_000_000)]);
     let mut net = Net::new(3, g, (1..=4).map(|s| Some([s; 32])).collect());
     net.config.commit_pause_ms = 200;
-    for i in 0..4 {
-        net.boot(i);
-    }
-    net.run_until(120_000, "20 blocks on every node", |n| {
-        (0..4).all(|i| n.tip(i) >= 20)
-    });
+    net.boot_all();
+    net.run_until(120_000, "20 blocks on every node", |n| n.first_at(4, 20));
     net.assert_same_chain(&[0, 1, 2, 3]);
     net.assert_nothing_rejected();
     for n in &net.nodes {
@@ -527,12 +533,8 @@ fn block_interval_paces_heights_beyond_the_commit_pause() {
     let mut net = Net::new(5, g, (1..=4).map(|s| Some([s; 32])).collect());
     net.config.commit_pause_ms = 10;
     net.config.block_interval_ms = 500;
-    for i in 0..4 {
-        net.boot(i);
-    }
-    net.run_until(120_000, "12 blocks on every node", |n| {
-        (0..4).all(|i| n.tip(i) >= 12)
-    });
+    net.boot_all();
+    net.run_until(120_000, "12 blocks on every node", |n| n.first_at(4, 12));
     net.assert_same_chain(&[0, 1, 2, 3]);
     for n in &net.nodes {
         let intervals = n.commit_intervals();
@@ -557,9 +559,7 @@ fn restarted_validator_resumes_without_double_signing_and_catches_up() {
 fn restarted_validator_resumes_without_double_signing_and_catches_up_with(seed: u64) {
     let g = genesis(&[1, 2, 3, 4], &[]);
     let mut net = Net::new(seed, g, (1..=4).map(|s| Some([s; 32])).collect());
-    for i in 0..4 {
-        net.boot(i);
-    }
+    net.boot_all();
     net.run_until(60_000, "10 blocks on node 3", |n| n.tip(3) >= 10);
     // Crash node 3 right after it makes its next signature durable, before sending it.
     net.nodes[3].crash_after_wal = true;
@@ -617,7 +617,7 @@ fn late_full_node_syncs_from_genesis_to_the_tip_with(seed: u64) {
     for i in 0..4 {
         net.boot(i);
     }
-    net.run_until(60_000, "30 blocks", |n| (0..4).all(|i| n.tip(i) >= 30));
+    net.run_until(60_000, "30 blocks", |n| n.first_at(4, 30));
     net.boot(4);
     let status = net.nodes[4].driver.as_ref().unwrap().status();
     assert_eq!(status.height, 0);
@@ -669,11 +669,9 @@ fn stake_transaction_adds_a_validator_at_the_next_height_with(seed: u64) {
     let g = genesis(&[1, 2, 3, 4], &[(5, 50_000)]);
     let keys: Vec<Option<[u8; 32]>> = (1..=5).map(|s| Some([s; 32])).collect();
     let mut net = Net::new(seed, g.clone(), keys);
-    for i in 0..5 {
-        net.boot(i);
-    }
+    net.boot_all();
     let newcomer = ValidatorId(*public(5).as_bytes());
-    net.run_until(60_000, "5 blocks", |n| (0..5).all(|i| n.tip(i) >= 5));
+    net.run_until(60_000, "5 blocks", |n| n.first_at(5, 5));
     assert!(
         !net.nodes[4]
             .driver
@@ -687,7 +685,7 @@ fn stake_transaction_adds_a_validator_at_the_next_height_with(seed: u64) {
     let stake = tx(&g, 5, 0, TxBody::Stake { amount: 2 * STAKE });
     let stake_hash = *blake3::hash(&stake).as_bytes();
     net.submit(net.now + 5, 4, stake);
-    net.run_until(120_000, "25 blocks", |n| (0..5).all(|i| n.tip(i) >= 25));
+    net.run_until(120_000, "25 blocks", |n| n.first_at(5, 25));
     net.assert_same_chain(&[0, 1, 2, 3, 4]);
     net.assert_nothing_rejected();
     let commits = &net.nodes[0].store.commits;
