@@ -35,6 +35,8 @@ const MAX_STORED_RECORD: usize = 256 * 1024 * 1024;
 struct Pending {
     height: u64,
     block: Block,
+    /// The block's transaction hashes, in block order.
+    tx_hashes: Vec<Hash>,
     ledger: Ledger,
     next_validators: Option<ValidatorSet>,
     next_ctx: HeightContext,
@@ -353,7 +355,8 @@ impl Driver {
         self.ledger = p.ledger;
         self.genesis_state = None;
         self.exec.clear();
-        self.pool.after_commit(&self.ledger, &p.block.txs);
+        self.pool
+            .after_commit(&self.ledger, &p.block.txs, &p.tx_hashes);
         for e in &p.block.evidence {
             self.evidence.remove(&hash_domain(Domain::Evidence, e));
         }
@@ -610,6 +613,7 @@ impl Driver {
             Some(genesis) => with_genesis(genesis, write_set),
             None => write_set,
         };
+        let tx_hashes = tx_results.iter().map(|r| r.hash).collect();
         let event = Event::Committed {
             height,
             rounds: cert.round.saturating_add(1),
@@ -637,6 +641,7 @@ impl Driver {
         self.pending = Some(Pending {
             height,
             block,
+            tx_hashes,
             ledger,
             next_validators,
             next_ctx,

@@ -222,12 +222,18 @@ impl TxPool {
     /// After a block committed on `ledger`: drops the block's transactions and those of the
     /// same senders whose nonce is now used, then re-checks the senders' remaining
     /// transactions against the new state (their balance went down) and drops the failures.
-    /// Returns how many transactions left the pool.
-    pub fn after_commit(&mut self, ledger: &Ledger, block_txs: &[Vec<u8>]) -> usize {
+    /// `tx_hashes` are the block's transaction hashes, in block order, as executing it found
+    /// them. Returns how many transactions left the pool.
+    pub fn after_commit(
+        &mut self,
+        ledger: &Ledger,
+        block_txs: &[Vec<u8>],
+        tx_hashes: &[Hash],
+    ) -> usize {
         let before = self.pool.len();
         let mut senders = BTreeSet::new();
-        for tx in block_txs {
-            match self.pool.remove(&Hash::of(tx)) {
+        for (tx, hash) in block_txs.iter().zip(tx_hashes) {
+            match self.pool.remove(hash) {
                 Some(p) => {
                     senders.insert(p.sender);
                 }
@@ -356,10 +362,11 @@ mod tests {
         let v = pool.admit(&ledger, &[a.clone(), b]);
         assert_eq!(v, vec![Verdict::Accepted, Verdict::Accepted]);
         assert_eq!(pool.reap(10, 1 << 20).len(), 2);
-        ledger
+        let out = ledger
             .apply_block(1, g.genesis_time_ms + 1, std::slice::from_ref(&a))
             .unwrap();
-        assert_eq!(pool.after_commit(&ledger, &[a]), 2);
+        let hashes: Vec<Hash> = out.tx_results.iter().map(|r| r.hash).collect();
+        assert_eq!(pool.after_commit(&ledger, &[a], &hashes), 2);
         assert!(pool.is_empty());
     }
 
