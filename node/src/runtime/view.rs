@@ -69,6 +69,26 @@ impl RuntimeView {
             }
         }
     }
+
+    /// The committed block at `height`: its stored bytes and its decoded form.
+    fn stored_block(&self, height: u64) -> Result<(Vec<u8>, Block), ViewError> {
+        let block = self
+            .storage
+            .block(height)
+            .map_err(internal)?
+            .ok_or_else(|| no_block(height))?;
+        let decoded = decode(&block, usize::MAX, "stored block")
+            .map_err(|e| ViewError::Internal(e.to_string()))?;
+        Ok((block, decoded))
+    }
+}
+
+fn internal(e: StorageError) -> ViewError {
+    ViewError::Internal(e.to_string())
+}
+
+fn no_block(height: u64) -> ViewError {
+    ViewError::NotFound(format!("no committed block at height {height}"))
 }
 
 impl NodeView for RuntimeView {
@@ -112,16 +132,12 @@ impl NodeView for RuntimeView {
     }
 
     fn block(&self, height: u64) -> Result<Value, ViewError> {
-        let internal = |e: StorageError| ViewError::Internal(e.to_string());
-        let block = self.storage.block(height).map_err(internal)?;
-        let cert = self.storage.cert(height).map_err(internal)?;
-        let (Some(block), Some(cert)) = (block, cert) else {
-            return Err(ViewError::NotFound(format!(
-                "no committed block at height {height}"
-            )));
-        };
-        let decoded: Block = decode(&block, usize::MAX, "stored block")
-            .map_err(|e| ViewError::Internal(e.to_string()))?;
+        let (block, decoded) = self.stored_block(height)?;
+        let cert = self
+            .storage
+            .cert(height)
+            .map_err(internal)?
+            .ok_or_else(|| no_block(height))?;
         Ok(json!({
             "height": height,
             "hash": hex::encode(decoded.hash().0),
@@ -135,14 +151,7 @@ impl NodeView for RuntimeView {
     }
 
     fn block_txs(&self, height: u64) -> Result<Value, ViewError> {
-        let internal = |e: StorageError| ViewError::Internal(e.to_string());
-        let Some(block) = self.storage.block(height).map_err(internal)? else {
-            return Err(ViewError::NotFound(format!(
-                "no committed block at height {height}"
-            )));
-        };
-        let decoded: Block = decode(&block, usize::MAX, "stored block")
-            .map_err(|e| ViewError::Internal(e.to_string()))?;
+        let (_, decoded) = self.stored_block(height)?;
         let hashes: Vec<String> = decoded
             .txs
             .iter()
