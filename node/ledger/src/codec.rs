@@ -153,10 +153,16 @@ pub fn decode_tx(bytes: &[u8]) -> Result<DecodedTx, TxDecodeError> {
 }
 
 /// Signer keys already decompressed, by their bytes, so that decoding many transactions of the
-/// same senders decompresses each key once ([`decode_tx_cached`]). Bounded: when full it starts
-/// over.
+/// same senders decompresses each key once ([`decode_tx_cached`]). Clones share one set of
+/// keys, so that every part of a node that decodes transactions fills and uses the same cache.
+/// Bounded: when full it starts over.
 #[derive(Debug, Clone)]
 pub struct KeyCache {
+    shared: std::sync::Arc<std::sync::Mutex<CachedKeys>>,
+}
+
+#[derive(Debug)]
+struct CachedKeys {
     keys: std::collections::HashMap<[u8; 32], PublicKey>,
     max: usize,
 }
@@ -165,36 +171,46 @@ impl KeyCache {
     /// An empty cache holding at most `max` keys.
     pub fn new(max: usize) -> Self {
         KeyCache {
-            keys: std::collections::HashMap::new(),
-            max: max.max(1),
+            shared: std::sync::Arc::new(std::sync::Mutex::new(CachedKeys {
+                keys: std::collections::HashMap::new(),
+                max: max.max(1),
+            })),
         }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, CachedKeys> {
+        // The map stays consistent whatever a panicking holder did: each step is one insert or
+        // one clear.
+        self.shared.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Number of keys held.
     pub fn len(&self) -> usize {
-        self.keys.len()
+        self.lock().keys.len()
     }
 
     /// True when no key is held.
     pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
+        self.len() == 0
     }
 
-    fn key(&mut self, bytes: [u8; 32]) -> Result<PublicKey, PublicKeyError> {
-        if let Some(k) = self.keys.get(&bytes) {
+    fn key(&self, bytes: [u8; 32]) -> Result<PublicKey, PublicKeyError> {
+        if let Some(k) = self.lock().keys.get(&bytes) {
             return Ok(*k);
         }
+        // Decompressing is the slow part: done without holding the lock.
         let k = PublicKey::from_bytes(bytes)?;
-        if self.keys.len() >= self.max {
-            self.keys.clear();
+        let mut cache = self.lock();
+        if cache.keys.len() >= cache.max {
+            cache.keys.clear();
         }
-        self.keys.insert(bytes, k);
+        cache.keys.insert(bytes, k);
         Ok(k)
     }
 }
 
 /// [`decode_tx`] with signer keys taken from (and added to) `keys`; same result.
-pub fn decode_tx_cached(bytes: &[u8], keys: &mut KeyCache) -> Result<DecodedTx, TxDecodeError> {
+pub fn decode_tx_cached(bytes: &[u8], keys: &KeyCache) -> Result<DecodedTx, TxDecodeError> {
     decode_with(bytes, &mut |b| keys.key(b))
 }
 
@@ -271,18 +287,35 @@ mod tests {
             .sign(&sk)
             .encode()
         };
-        let mut keys = KeyCache::new(1);
+        let keys = KeyCache::new(1);
         assert!(keys.is_empty());
         for nonce in 0..3 {
             let bytes = tx(nonce);
-            assert_eq!(decode_tx_cached(&bytes, &mut keys), decode_tx(&bytes));
+            assert_eq!(decode_tx_cached(&bytes, &keys), decode_tx(&bytes));
         }
         assert_eq!(keys.len(), 1);
         let mut bad = tx(0);
         bad[5..37].copy_from_slice(&[0; 32]);
-        assert_eq!(decode_tx_cached(&bad, &mut keys), decode_tx(&bad));
+        assert_eq!(decode_tx_cached(&bad, &keys), decode_tx(&bad));
         assert!(decode_tx(&bad).is_err());
         assert_eq!(keys.len(), 1, "refused keys are not kept");
+        let shared = keys.clone();
+        let other = SigningKey::from_bytes(&[6; 32]);
+        let from_other = crate::tx::TxPayload {
+            chain_id: "c".into(),
+            signer: PublicKey::from(other.verifying_key()),
+            nonce: 0,
+            fee: 1,
+            body: crate::tx::TxBody::Stake { amount: 2 },
+        }
+        .sign(&other)
+        .encode();
+        assert!(decode_tx_cached(&from_other, &shared).is_ok());
+        assert_eq!(keys.len(), 1, "full: it started over with the new key");
+        let roomy = KeyCache::new(4);
+        let clone = roomy.clone();
+        assert!(decode_tx_cached(&from_other, &clone).is_ok());
+        assert_eq!(roomy.len(), 1, "clones share their keys");
     }
     use ed25519_dalek::SigningKey;
 

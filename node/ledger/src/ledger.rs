@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::address::Address;
-use crate::codec::{decode_tx, DecodedTx};
+use crate::codec::{decode_tx, DecodedTx, TxDecodeError};
 use crate::crypto::{Hash, PublicKey};
 use crate::error::{BlockError, TxError};
 use crate::exec::{self, Changes};
@@ -43,6 +43,8 @@ pub struct TxResult {
     pub result: Result<(), TxError>,
     /// Fee taken (also taken for failures whose [`TxError::charges_fee`] is true).
     pub fee_charged: u64,
+    /// The signer's address, when the bytes decode (whatever the result).
+    pub sender: Option<Address>,
 }
 
 impl TxResult {
@@ -145,6 +147,12 @@ pub struct ValidatorView {
 pub trait KnownTxs {
     /// The decoded transaction with this hash, if its signature was verified.
     fn known(&self, hash: &Hash) -> Option<&DecodedTx>;
+
+    /// Decodes a transaction that is not known; a caller that keeps decompressed signer keys
+    /// ([`crate::KeyCache`]) uses them here.
+    fn decode(&self, bytes: &[u8]) -> Result<DecodedTx, TxDecodeError> {
+        decode_tx(bytes)
+    }
 }
 
 /// Where a block's transaction comes from when the block is applied.
@@ -486,7 +494,7 @@ impl Ledger {
             .zip(&hashes)
             .map(|(b, h)| match known.known(h) {
                 Some(tx) => Source::Known(tx),
-                None => Source::Fresh(Box::new(decode_tx(b.as_ref()).map_err(TxError::from))),
+                None => Source::Fresh(Box::new(known.decode(b.as_ref()).map_err(TxError::from))),
             })
             .collect();
         let to_verify: Vec<&DecodedTx> = sources
@@ -501,6 +509,10 @@ impl Ledger {
         let mut changes = Changes::default();
         let mut tx_results = Vec::with_capacity(txs.len());
         for (hash, source) in hashes.iter().zip(&sources) {
+            let sender = match source {
+                Source::Known(tx) => Some(tx.tx.sender()),
+                Source::Fresh(fresh) => fresh.as_ref().as_ref().ok().map(|tx| tx.tx.sender()),
+            };
             let (result, fee_charged) = match source {
                 Source::Known(tx) => self.execute(&mut changes, tx, true, height),
                 Source::Fresh(fresh) => match fresh.as_ref() {
@@ -515,6 +527,7 @@ impl Ledger {
                 hash: *hash,
                 result,
                 fee_charged,
+                sender,
             });
         }
         exec::mature_unbonding(&mut self.state, &mut changes, height);

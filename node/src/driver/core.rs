@@ -10,7 +10,8 @@ use netwright_consensus::{
     ValidatorId, ValidatorSet, WalRecord,
 };
 use netwright_ledger::{
-    AccountView, Address, BlockOutcome, Genesis, Hash, Ledger, PublicKey, ValidatorView, WriteSet,
+    AccountView, Address, BlockOutcome, Genesis, Hash, KeyCache, Ledger, PublicKey, ValidatorView,
+    WriteSet,
 };
 
 use super::app::{consensus_set, genesis_hash, ExecCache, ExecKey};
@@ -35,8 +36,8 @@ const MAX_STORED_RECORD: usize = 256 * 1024 * 1024;
 struct Pending {
     height: u64,
     block: Block,
-    /// The block's transaction hashes, in block order.
-    tx_hashes: Vec<Hash>,
+    /// The block's transactions as executed, in block order: hash and sender (when they decode).
+    committed: Vec<(Hash, Option<Address>)>,
     ledger: Ledger,
     next_validators: Option<ValidatorSet>,
     next_ctx: HeightContext,
@@ -355,8 +356,7 @@ impl Driver {
         self.ledger = p.ledger;
         self.genesis_state = None;
         self.exec.clear();
-        self.pool
-            .after_commit(&self.ledger, &p.block.txs, &p.tx_hashes);
+        self.pool.after_commit(&self.ledger, &p.committed);
         for e in &p.block.evidence {
             self.evidence.remove(&hash_domain(Domain::Evidence, e));
         }
@@ -613,7 +613,7 @@ impl Driver {
             Some(genesis) => with_genesis(genesis, write_set),
             None => write_set,
         };
-        let tx_hashes = tx_results.iter().map(|r| r.hash).collect();
+        let committed = tx_results.iter().map(|r| (r.hash, r.sender)).collect();
         let event = Event::Committed {
             height,
             rounds: cert.round.saturating_add(1),
@@ -641,7 +641,7 @@ impl Driver {
         self.pending = Some(Pending {
             height,
             block,
-            tx_hashes,
+            committed,
             ledger,
             next_validators,
             next_ctx,
@@ -651,6 +651,12 @@ impl Driver {
     }
 
     // ----- queries --------------------------------------------------------------------------
+
+    /// The mempool's decompressed sender keys, shared with whoever decodes transactions for
+    /// it outside the driver.
+    pub fn key_cache(&self) -> KeyCache {
+        self.pool.key_cache()
+    }
 
     /// Progress and identity, for `GET /status`.
     pub fn status(&self) -> Status {

@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use netwright_ledger::{
-    decode_tx, decode_tx_cached, verify_signatures, Address, CheckedTx, DecodedTx, Hash, KeyCache,
-    KnownTxs, Ledger, TxError, MAX_TX_BYTES,
+    decode_tx_cached, verify_signatures, Address, CheckedTx, DecodedTx, Hash, KeyCache, KnownTxs,
+    Ledger, TxDecodeError, TxError, MAX_TX_BYTES,
 };
 
 /// Most decompressed sender keys kept (about 200 bytes each).
@@ -78,24 +78,26 @@ impl PreparedTx {
     pub fn hash(&self) -> Hash {
         self.hash
     }
+
+    /// A transaction that a recent block already committed: admission refuses it as a
+    /// duplicate, without decoding it or verifying its signature.
+    pub fn already_committed(bytes: Vec<u8>, hash: Hash) -> PreparedTx {
+        PreparedTx {
+            bytes,
+            hash,
+            decoded: Err(Verdict::Ignored(Ignored::Duplicate)),
+        }
+    }
 }
 
-/// Decodes `txs` (sender keys from `keys`, locked only while decoding) and verifies their
-/// signatures as one batch: the stateless part of admission, for [`TxPool::admit_prepared`].
-pub fn prepare_txs(txs: Vec<Vec<u8>>, keys: &std::sync::Mutex<KeyCache>) -> Vec<PreparedTx> {
-    let decoded = {
-        let mut keys = keys.lock().unwrap_or_else(|p| p.into_inner());
-        decode_all(&txs, &mut keys)
-    };
-    verify_all(txs, decoded)
-}
-
-fn prepare_with(txs: Vec<Vec<u8>>, keys: &mut KeyCache) -> Vec<PreparedTx> {
+/// Decodes `txs` (sender keys from `keys`) and verifies their signatures as one batch: the
+/// stateless part of admission, for [`TxPool::admit_prepared`].
+pub fn prepare_txs(txs: Vec<Vec<u8>>, keys: &KeyCache) -> Vec<PreparedTx> {
     let decoded = decode_all(&txs, keys);
     verify_all(txs, decoded)
 }
 
-fn decode_all(txs: &[Vec<u8>], keys: &mut KeyCache) -> Vec<Result<DecodedTx, Verdict>> {
+fn decode_all(txs: &[Vec<u8>], keys: &KeyCache) -> Vec<Result<DecodedTx, Verdict>> {
     txs.iter()
         .map(|tx| {
             if tx.len() > MAX_TX_BYTES {
@@ -137,6 +139,10 @@ impl KnownTxs for TxPool {
     fn known(&self, hash: &Hash) -> Option<&DecodedTx> {
         self.pool.get(hash).map(|t| t.decoded.as_ref())
     }
+
+    fn decode(&self, bytes: &[u8]) -> Result<DecodedTx, TxDecodeError> {
+        decode_tx_cached(bytes, &self.keys)
+    }
 }
 
 impl TxPool {
@@ -146,6 +152,12 @@ impl TxPool {
             pool: Mempool::new(limits),
             keys: KeyCache::new(MAX_CACHED_KEYS),
         }
+    }
+
+    /// The pool's decompressed sender keys, shared: whoever decodes transactions for this pool
+    /// ([`prepare_txs`]) should use and fill the same cache.
+    pub fn key_cache(&self) -> KeyCache {
+        self.keys.clone()
     }
 
     /// Transactions held.
@@ -166,7 +178,7 @@ impl TxPool {
     /// Checks `txs` against the committed `ledger` (signatures as one batch) and admits the
     /// valid ones. Returns one verdict per transaction.
     pub fn admit(&mut self, ledger: &Ledger, txs: &[Vec<u8>]) -> Vec<Verdict> {
-        let prepared = prepare_with(txs.to_vec(), &mut self.keys);
+        let prepared = prepare_txs(txs.to_vec(), &self.keys);
         self.admit_prepared(ledger, prepared)
     }
 
@@ -222,27 +234,18 @@ impl TxPool {
     /// After a block committed on `ledger`: drops the block's transactions and those of the
     /// same senders whose nonce is now used, then re-checks the senders' remaining
     /// transactions against the new state (their balance went down) and drops the failures.
-    /// `tx_hashes` are the block's transaction hashes, in block order, as executing it found
-    /// them. Returns how many transactions left the pool.
+    /// `committed` holds the block's transactions as executing it found them: hash and sender
+    /// (when the bytes decode), in block order. Returns how many transactions left the pool.
     pub fn after_commit(
         &mut self,
         ledger: &Ledger,
-        block_txs: &[Vec<u8>],
-        tx_hashes: &[Hash],
+        committed: &[(Hash, Option<Address>)],
     ) -> usize {
         let before = self.pool.len();
         let mut senders = BTreeSet::new();
-        for (tx, hash) in block_txs.iter().zip(tx_hashes) {
-            match self.pool.remove(hash) {
-                Some(p) => {
-                    senders.insert(p.sender);
-                }
-                None => {
-                    if let Ok(d) = decode_tx(tx) {
-                        senders.insert(d.tx.sender());
-                    }
-                }
-            }
+        for (hash, sender) in committed {
+            let removed = self.pool.remove(hash).map(|p| p.sender);
+            senders.extend(removed.or(*sender));
         }
         self.pool
             .update_committed(senders.iter().map(|s| (*s, ledger.account(s).nonce)));
@@ -338,18 +341,14 @@ mod tests {
         let mut direct = TxPool::new(limits());
         let expected = direct.admit(&ledger, &txs);
         assert_eq!(expected[5], Verdict::Ignored(Ignored::Duplicate));
-        let keys = std::sync::Mutex::new(KeyCache::new(8));
+        let keys = KeyCache::new(8);
         let prepared = prepare_txs(txs, &keys);
         assert_eq!(prepared[0].bytes(), &good[..]);
         assert_eq!(prepared[0].hash(), Hash::of(&good));
         let mut pool = TxPool::new(limits());
         assert_eq!(pool.admit_prepared(&ledger, prepared), expected);
         assert_eq!(pool.len(), 1);
-        assert_eq!(
-            keys.lock().unwrap().len(),
-            2,
-            "keys of the two decodable senders"
-        );
+        assert_eq!(keys.len(), 2, "keys of the two decodable senders");
     }
 
     #[test]
@@ -365,8 +364,42 @@ mod tests {
         let out = ledger
             .apply_block(1, g.genesis_time_ms + 1, std::slice::from_ref(&a))
             .unwrap();
-        let hashes: Vec<Hash> = out.tx_results.iter().map(|r| r.hash).collect();
-        assert_eq!(pool.after_commit(&ledger, &[a], &hashes), 2);
+        let committed: Vec<_> = out.tx_results.iter().map(|r| (r.hash, r.sender)).collect();
+        assert_eq!(committed[0].1, Some(testkit::address(9)));
+        assert_eq!(pool.after_commit(&ledger, &committed), 2);
+        assert!(pool.is_empty());
+    }
+
+    #[test]
+    fn commit_of_a_transaction_never_pooled_still_cleans_up_its_sender() {
+        let g = testkit::genesis(&[1], &[(9, 1000)]);
+        let mut ledger = Ledger::from_genesis(&g).unwrap();
+        let mut pool = TxPool::new(limits());
+        let elsewhere = testkit::transfer(&g, 9, 0, 3, 600);
+        // Nonce 1 after nonce 0, affordable only while nonce 0 has not spent 600.
+        let later = testkit::transfer(&g, 9, 1, 3, 600);
+        let v = pool.admit(&ledger, &[later]);
+        assert_eq!(v, vec![Verdict::Accepted]);
+        let out = ledger
+            .apply_block(1, g.genesis_time_ms + 1, std::slice::from_ref(&elsewhere))
+            .unwrap();
+        let committed: Vec<_> = out.tx_results.iter().map(|r| (r.hash, r.sender)).collect();
+        assert_eq!(pool.after_commit(&ledger, &committed), 1);
+        assert!(
+            pool.is_empty(),
+            "the sender's remaining transaction is unaffordable"
+        );
+    }
+
+    #[test]
+    fn already_committed_transactions_are_refused_as_duplicates() {
+        let g = testkit::genesis(&[1], &[(9, 1000)]);
+        let ledger = Ledger::from_genesis(&g).unwrap();
+        let mut pool = TxPool::new(limits());
+        let tx = testkit::transfer(&g, 9, 0, 3, 10);
+        let hash = Hash::of(&tx);
+        let v = pool.admit_prepared(&ledger, vec![PreparedTx::already_committed(tx, hash)]);
+        assert_eq!(v, vec![Verdict::Ignored(Ignored::Duplicate)]);
         assert!(pool.is_empty());
     }
 

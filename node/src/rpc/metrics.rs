@@ -32,6 +32,9 @@ pub struct NodeMetrics {
     pub commit_latency: Histogram,
     /// `netwright_txs_committed_total`: transactions committed.
     pub txs_committed: Counter,
+    /// `netwright_txs_gossip_already_committed_total`: peers' transactions dropped unverified
+    /// because a block had already committed them.
+    pub txs_gossip_already_committed: Counter,
     /// `netwright_mempool_size`: transactions in the mempool.
     pub mempool_size: Gauge,
     /// `netwright_mempool_bytes`: bytes in the mempool.
@@ -84,6 +87,12 @@ impl NodeMetrics {
             "Transactions committed",
             txs_committed.clone(),
         );
+        let txs_gossip_already_committed = Counter::default();
+        registry.register(
+            "txs_gossip_already_committed",
+            "Transactions from peers dropped unverified because a block had already committed them",
+            txs_gossip_already_committed.clone(),
+        );
         let mempool_size = Gauge::default();
         registry.register(
             "mempool_size",
@@ -129,6 +138,7 @@ impl NodeMetrics {
             block_interval,
             commit_latency,
             txs_committed,
+            txs_gossip_already_committed,
             mempool_size,
             mempool_bytes,
             peers,
@@ -177,6 +187,7 @@ mod tests {
             "netwright_rounds_per_height_bucket",
             "netwright_commit_latency_seconds_bucket",
             "netwright_mempool_size 0",
+            "netwright_txs_gossip_already_committed_total 0",
             "netwright_peers 0",
             "netwright_catching_up 0",
         ] {

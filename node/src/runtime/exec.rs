@@ -97,6 +97,9 @@ impl Exec<'_> {
             Command::Commit(commit) => {
                 let st = self.storage.clone();
                 let height = commit.height;
+                self.core
+                    .verifier
+                    .committed(commit.tx_results.iter().map(|r| r.hash));
                 let hashes: Vec<String> = commit
                     .tx_results
                     .iter()

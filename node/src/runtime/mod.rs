@@ -20,10 +20,6 @@ use tracing::{debug, error, info, warn};
 
 use crate::config::Config;
 use crate::driver::{Command, Driver, DriverConfig, DriverError, Input, TxOrigin, Verdict};
-use netwright_ledger::KeyCache;
-
-/// Most decompressed sender keys kept for transaction admission (about 200 bytes each).
-const MAX_CACHED_KEYS: usize = 65_536;
 use crate::home::Loaded;
 use crate::mempool::Limits;
 use crate::p2p::{self, NetEvent, NetworkConfig, SyncResponse, SyncedBlock, Topic};
@@ -217,11 +213,16 @@ pub async fn run(
     )?;
     let (cmd_tx, mut cmd_rx) = mpsc::unbounded_channel();
     let (fatal_tx, mut fatal_rx) = mpsc::unbounded_channel();
+    let metrics = Arc::new(NodeMetrics::new());
+    let verifier = verifier::Verifier::start(
+        driver.key_cache(),
+        metrics.txs_gossip_already_committed.clone(),
+    );
     let core = Arc::new(Core {
         driver: Mutex::new(driver),
         commands: cmd_tx,
         fatal: fatal_tx,
-        verifier: verifier::Verifier::start(KeyCache::new(MAX_CACHED_KEYS)),
+        verifier,
     });
     let status = core
         .read(|d| d.status())
@@ -234,7 +235,6 @@ pub async fn run(
         "node starting"
     );
 
-    let metrics = Arc::new(NodeMetrics::new());
     metrics.height.set(status.height as i64);
     metrics.consensus_wired.set(1);
     let net_config = NetworkConfig::from_config(
@@ -354,7 +354,7 @@ pub async fn run(
                                         p2p::Verdict::Reject
                                     }
                                     Ok(txs) => {
-                                        let txs = core.verifier.prepare(txs);
+                                        let txs = core.verifier.prepare(txs, TxOrigin::Peer);
                                         match core.feed(Input::PreparedTxs { txs, origin: TxOrigin::Peer }) {
                                             Ok(v) => gossip_verdict(&v, &message.from),
                                             Err(e) => {

@@ -4,23 +4,58 @@
 //! multiplication shares its doublings, and from about a hundred signatures switches to a
 //! cheaper bucket method), and a transaction's verdict does not depend on what else is in the
 //! batch (`netwright_ledger::verify`), so gathering changes no verdict.
+//!
+//! A peer's copy of a transaction can arrive after a block already carried it (the block's
+//! execution verified it then); such copies, recognised by hash among the recently committed
+//! transactions, are answered as duplicates without being verified a second time.
 
+use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use netwright_ledger::KeyCache;
+use netwright_ledger::{Hash, KeyCache};
+use prometheus_client::metrics::counter::Counter;
 
-use crate::driver::{prepare_txs, PreparedTx};
+use crate::driver::{prepare_txs, PreparedTx, TxOrigin};
 
 /// How long the first waiting submission waits for others to join its batch.
 pub(super) const GATHER_WINDOW: Duration = Duration::from_millis(10);
 /// A batch this large is verified at once, without waiting out the window.
 const GATHER_MAX_TXS: usize = 2_048;
 
-/// One submission: its transactions and where their results go.
-type Job = (Vec<Vec<u8>>, SyncSender<Vec<PreparedTx>>);
+/// Most committed transaction hashes remembered (about 80 bytes each): several seconds of
+/// blocks at the node's top rate, longer than a gossiped copy takes to arrive.
+const MAX_RECENT_COMMITS: usize = 65_536;
+
+/// One submission: its transactions, where they came from and where their results go.
+struct Job {
+    txs: Vec<Vec<u8>>,
+    origin: TxOrigin,
+    reply: SyncSender<Vec<PreparedTx>>,
+}
+
+/// Hashes of the most recently committed transactions; the oldest leave first.
+#[derive(Default)]
+struct RecentCommits {
+    hashes: HashSet<Hash, foldhash::fast::RandomState>,
+    order: VecDeque<Hash>,
+}
+
+impl RecentCommits {
+    fn insert(&mut self, hash: Hash) {
+        if !self.hashes.insert(hash) {
+            return;
+        }
+        self.order.push_back(hash);
+        if self.order.len() > MAX_RECENT_COMMITS {
+            if let Some(old) = self.order.pop_front() {
+                self.hashes.remove(&old);
+            }
+        }
+    }
+}
 
 /// Submissions waiting for the verifier thread.
 #[derive(Default)]
@@ -34,7 +69,10 @@ struct Pending {
 struct Shared {
     pending: Mutex<Pending>,
     ready: Condvar,
-    keys: Mutex<KeyCache>,
+    keys: KeyCache,
+    recent: Mutex<RecentCommits>,
+    /// Peers' transactions answered as already committed, without verification.
+    skipped: Counter,
     /// The verifier thread's id (Linux), once it runs.
     thread_id: AtomicI32,
 }
@@ -45,12 +83,15 @@ pub(super) struct Verifier {
 }
 
 impl Verifier {
-    /// Starts the verifier thread; sender keys are decompressed once and kept in `keys`.
-    pub(super) fn start(keys: KeyCache) -> Self {
+    /// Starts the verifier thread; sender keys are decompressed once and kept in `keys`, and
+    /// `skipped` counts peers' transactions answered as already committed.
+    pub(super) fn start(keys: KeyCache, skipped: Counter) -> Self {
         let shared = Arc::new(Shared {
             pending: Mutex::new(Pending::default()),
             ready: Condvar::new(),
-            keys: Mutex::new(keys),
+            keys,
+            recent: Mutex::new(RecentCommits::default()),
+            skipped,
             thread_id: AtomicI32::new(0),
         });
         let worker = shared.clone();
@@ -65,22 +106,34 @@ impl Verifier {
     }
 
     /// Decodes `txs` and verifies their signatures, together with whatever else is submitted
-    /// within [`GATHER_WINDOW`]. Blocks the calling thread; one result per transaction.
-    pub(super) fn prepare(&self, txs: Vec<Vec<u8>>) -> Vec<PreparedTx> {
+    /// within [`GATHER_WINDOW`]. A peer's transaction that a recent block committed is answered
+    /// as a duplicate instead. Blocks the calling thread; one result per transaction.
+    pub(super) fn prepare(&self, txs: Vec<Vec<u8>>, origin: TxOrigin) -> Vec<PreparedTx> {
         let (reply, answer) = sync_channel(1);
+        let job = Job { txs, origin, reply };
         {
             let mut p = lock(&self.shared.pending);
             if p.closed {
                 drop(p);
-                return prepare_txs(txs, &self.shared.keys);
+                answer_jobs(&self.shared, vec![job]);
+                return answer.recv().unwrap_or_default();
             }
-            p.txs += txs.len();
+            p.txs += job.txs.len();
             p.since.get_or_insert_with(Instant::now);
-            p.jobs.push((txs, reply));
+            p.jobs.push(job);
         }
         self.shared.ready.notify_one();
         // The worker answers every job it takes; an empty answer only if it died.
         answer.recv().unwrap_or_default()
+    }
+
+    /// Remembers the transactions of a committed block, so that peers' later copies of them
+    /// are not verified again.
+    pub(super) fn committed(&self, hashes: impl IntoIterator<Item = Hash>) {
+        let mut recent = lock(&self.shared.recent);
+        for hash in hashes {
+            recent.insert(hash);
+        }
     }
 }
 
@@ -146,19 +199,48 @@ fn work(shared: &Shared) {
             p.since = None;
             std::mem::take(&mut p.jobs)
         };
-        let mut sizes = Vec::with_capacity(jobs.len());
-        let mut replies = Vec::with_capacity(jobs.len());
-        let mut all = Vec::new();
-        for (txs, reply) in jobs {
-            sizes.push(txs.len());
-            replies.push(reply);
-            all.extend(txs);
+        answer_jobs(shared, jobs);
+    }
+}
+
+/// Answers `jobs`: peers' transactions already committed as duplicates, the rest decoded and
+/// verified as one batch; each job's answer in its own order.
+fn answer_jobs(shared: &Shared, jobs: Vec<Job>) {
+    // Per job: each transaction's answer if known without verification, and the reply.
+    let mut answers = Vec::with_capacity(jobs.len());
+    let mut to_verify = Vec::new();
+    {
+        let recent = lock(&shared.recent);
+        for job in jobs {
+            let mut slots: Vec<Option<PreparedTx>> = Vec::with_capacity(job.txs.len());
+            for tx in job.txs {
+                if job.origin == TxOrigin::Peer {
+                    let hash = Hash::of(&tx);
+                    if recent.hashes.contains(&hash) {
+                        slots.push(Some(PreparedTx::already_committed(tx, hash)));
+                        continue;
+                    }
+                }
+                slots.push(None);
+                to_verify.push(tx);
+            }
+            answers.push((slots, job.reply));
         }
-        let mut prepared = prepare_txs(all, &shared.keys).into_iter();
-        for (n, reply) in sizes.into_iter().zip(replies) {
-            // A caller that went away needs no answer.
-            let _ = reply.send(prepared.by_ref().take(n).collect());
-        }
+    }
+    let skipped = answers
+        .iter()
+        .flat_map(|(slots, _)| slots)
+        .filter(|s| s.is_some())
+        .count();
+    shared.skipped.inc_by(skipped as u64);
+    let mut verified = prepare_txs(to_verify, &shared.keys).into_iter();
+    for (slots, reply) in answers {
+        let answer = slots
+            .into_iter()
+            .filter_map(|slot| slot.or_else(|| verified.next()))
+            .collect();
+        // A caller that went away needs no answer.
+        let _ = reply.send(answer);
     }
 }
 
@@ -166,6 +248,53 @@ fn work(shared: &Shared) {
 mod tests {
     use super::*;
     use crate::driver::testkit;
+
+    fn start() -> Verifier {
+        Verifier::start(KeyCache::new(8), Counter::default())
+    }
+
+    #[test]
+    fn peers_copies_of_committed_transactions_are_not_verified_again() {
+        let g = testkit::genesis(&[1], &[(9, 1000)]);
+        let fresh = testkit::transfer(&g, 9, 1, 3, 10);
+        // A bad signature: verifying it would reject it, so a duplicate verdict shows it was
+        // never verified.
+        let mut committed = testkit::transfer(&g, 9, 0, 3, 10);
+        let last = committed.len() - 1;
+        committed[last] ^= 1;
+        let skipped = Counter::default();
+        let verifier = Verifier::start(KeyCache::new(8), skipped.clone());
+        verifier.committed([Hash::of(&committed)]);
+        let answer = verifier.prepare(vec![committed.clone(), fresh.clone()], TxOrigin::Peer);
+        let expected_fresh = prepare_txs(vec![fresh], &KeyCache::new(8));
+        assert_eq!(
+            answer,
+            vec![
+                PreparedTx::already_committed(committed.clone(), Hash::of(&committed)),
+                expected_fresh[0].clone(),
+            ]
+        );
+        assert_eq!(skipped.get(), 1);
+        // A client's own submission is always checked, and gets the real reason.
+        let local = verifier.prepare(vec![committed.clone()], TxOrigin::Local);
+        assert_eq!(local, prepare_txs(vec![committed], &KeyCache::new(8)));
+        assert_eq!(skipped.get(), 1);
+    }
+
+    #[test]
+    fn only_the_most_recent_commits_are_remembered() {
+        let mut recent = RecentCommits::default();
+        for i in 0..=MAX_RECENT_COMMITS {
+            recent.insert(Hash::of(&i.to_le_bytes()));
+        }
+        recent.insert(Hash::of(&1usize.to_le_bytes()));
+        assert_eq!(recent.order.len(), MAX_RECENT_COMMITS);
+        assert_eq!(recent.hashes.len(), MAX_RECENT_COMMITS);
+        assert!(!recent.hashes.contains(&Hash::of(&0usize.to_le_bytes())));
+        assert!(recent
+            .hashes
+            .contains(&Hash::of(&MAX_RECENT_COMMITS.to_le_bytes())));
+    }
 
     #[test]
     fn gathered_submissions_get_their_own_verdicts_in_order() {
@@ -175,30 +304,27 @@ mod tests {
         let mut bad = good.clone();
         let last = bad.len() - 1;
         bad[last] ^= 1;
-        let verifier = Arc::new(Verifier::start(KeyCache::new(8)));
-        let expected_a = prepare_txs(
-            vec![good.clone(), bad.clone()],
-            &Mutex::new(KeyCache::new(8)),
-        );
-        let expected_b = prepare_txs(vec![other.clone()], &Mutex::new(KeyCache::new(8)));
+        let verifier = Arc::new(start());
+        let expected_a = prepare_txs(vec![good.clone(), bad.clone()], &KeyCache::new(8));
+        let expected_b = prepare_txs(vec![other.clone()], &KeyCache::new(8));
         let v = verifier.clone();
-        let a = std::thread::spawn(move || v.prepare(vec![good, bad]));
-        let b = verifier.prepare(vec![other]);
+        let a = std::thread::spawn(move || v.prepare(vec![good, bad], TxOrigin::Local));
+        let b = verifier.prepare(vec![other], TxOrigin::Peer);
         let a = a.join().unwrap();
         assert_eq!(a, expected_a);
         assert_eq!(b, expected_b);
-        assert!(verifier.prepare(Vec::new()).is_empty());
+        assert!(verifier.prepare(Vec::new(), TxOrigin::Local).is_empty());
     }
 
     #[cfg(target_os = "linux")]
     #[test]
     fn the_verifier_thread_yields_to_consensus() {
         let g = testkit::genesis(&[1], &[(9, 1000)]);
-        let verifier = Verifier::start(KeyCache::new(8));
+        let verifier = start();
         // A verified submission proves the thread has started and set its priority.
         assert_eq!(
             verifier
-                .prepare(vec![testkit::transfer(&g, 9, 0, 3, 10)])
+                .prepare(vec![testkit::transfer(&g, 9, 0, 3, 10)], TxOrigin::Local)
                 .len(),
             1
         );
@@ -214,9 +340,12 @@ mod tests {
     fn a_closed_verifier_still_verifies_on_the_callers_thread() {
         let g = testkit::genesis(&[1], &[(9, 1000)]);
         let tx = testkit::transfer(&g, 9, 0, 3, 10);
-        let verifier = Verifier::start(KeyCache::new(8));
+        let verifier = start();
         lock(&verifier.shared.pending).closed = true;
-        let expected = prepare_txs(vec![tx.clone()], &Mutex::new(KeyCache::new(8)));
-        assert_eq!(verifier.prepare(vec![tx]), expected);
+        let expected = prepare_txs(vec![tx.clone()], &KeyCache::new(8));
+        assert_eq!(verifier.prepare(vec![tx.clone()], TxOrigin::Peer), expected);
+        verifier.committed([Hash::of(&tx)]);
+        let duplicate = PreparedTx::already_committed(tx.clone(), Hash::of(&tx));
+        assert_eq!(verifier.prepare(vec![tx], TxOrigin::Peer), vec![duplicate]);
     }
 }

@@ -188,7 +188,7 @@ impl NodeView for RuntimeView {
 
     fn submit_txs(&self, txs: Vec<Vec<u8>>) -> Vec<(String, Result<(), ViewError>)> {
         // Decoding and signature checks happen here, outside the driver's lock.
-        let txs = self.core.verifier.prepare(txs);
+        let txs = self.core.verifier.prepare(txs, TxOrigin::Local);
         let hashes: Vec<String> = txs.iter().map(|tx| hex::encode(tx.hash().0)).collect();
         let verdicts = match self.core.feed(Input::PreparedTxs {
             txs,
