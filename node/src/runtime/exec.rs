@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use libp2p::PeerId;
+use netwright_ledger::Hash;
 use tokio::sync::mpsc;
 use tracing::{debug, warn};
 
@@ -97,19 +98,12 @@ impl Exec<'_> {
             Command::Commit(commit) => {
                 let st = self.storage.clone();
                 let height = commit.height;
-                self.core
-                    .verifier
-                    .committed(commit.tx_results.iter().map(|r| r.hash));
-                let hashes: Vec<String> = commit
-                    .tx_results
-                    .iter()
-                    .map(|r| hex::encode(r.hash.0))
-                    .collect();
+                let hashes: Vec<Hash> = commit.tx_results.iter().map(|r| r.hash).collect();
                 blocking(move || st.commit_driver(&commit))
                     .await?
                     .map_err(storage_err(self.data_dir))?;
                 self.core.feed(Input::Committed { height })?;
-                self.view.committed(height, hashes);
+                self.view.committed(height, &hashes);
             }
             Command::PruneWal { below_height } => {
                 let st = self.storage.clone();

@@ -176,11 +176,13 @@ fn vote_kind(bytes: &[u8]) -> Option<rpc::VoteKind> {
 }
 
 mod exec;
+mod recent;
 mod txgossip;
 mod verifier;
 mod view;
 
 use exec::{net_ops, Exec, NetOp};
+use recent::RecentCommits;
 use view::Waiters;
 pub use view::{rfc3339_ms, RuntimeView};
 
@@ -214,8 +216,10 @@ pub async fn run(
     let (cmd_tx, mut cmd_rx) = mpsc::unbounded_channel();
     let (fatal_tx, mut fatal_rx) = mpsc::unbounded_channel();
     let metrics = Arc::new(NodeMetrics::new());
+    let recent = Arc::new(Mutex::new(RecentCommits::default()));
     let verifier = verifier::Verifier::start(
         driver.key_cache(),
+        recent.clone(),
         metrics.txs_gossip_already_committed.clone(),
     );
     let core = Arc::new(Core {
@@ -254,6 +258,7 @@ pub async fn run(
         storage: storage.clone(),
         peers: AtomicU64::new(0),
         waiters: Mutex::new(Waiters::default()),
+        recent,
         metrics: metrics.clone(),
         moniker: config.moniker.clone(),
         peer_id: key.peer_id().to_string(),

@@ -9,7 +9,6 @@
 //! execution verified it then); such copies, recognised by hash among the recently committed
 //! transactions, are answered as duplicates without being verified a second time.
 
-use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::{Arc, Condvar, Mutex};
@@ -18,6 +17,7 @@ use std::time::{Duration, Instant};
 use netwright_ledger::{Hash, KeyCache};
 use prometheus_client::metrics::counter::Counter;
 
+use super::recent::RecentCommits;
 use crate::driver::{prepare_txs, PreparedTx, TxOrigin};
 
 /// How long the first waiting submission waits for others to join its batch.
@@ -25,36 +25,11 @@ pub(super) const GATHER_WINDOW: Duration = Duration::from_millis(10);
 /// A batch this large is verified at once, without waiting out the window.
 const GATHER_MAX_TXS: usize = 2_048;
 
-/// Most committed transaction hashes remembered (about 80 bytes each): several seconds of
-/// blocks at the node's top rate, longer than a gossiped copy takes to arrive.
-const MAX_RECENT_COMMITS: usize = 65_536;
-
 /// One submission: its transactions, where they came from and where their results go.
 struct Job {
     txs: Vec<Vec<u8>>,
     origin: TxOrigin,
     reply: SyncSender<Vec<PreparedTx>>,
-}
-
-/// Hashes of the most recently committed transactions; the oldest leave first.
-#[derive(Default)]
-struct RecentCommits {
-    hashes: HashSet<Hash, foldhash::fast::RandomState>,
-    order: VecDeque<Hash>,
-}
-
-impl RecentCommits {
-    fn insert(&mut self, hash: Hash) {
-        if !self.hashes.insert(hash) {
-            return;
-        }
-        self.order.push_back(hash);
-        if self.order.len() > MAX_RECENT_COMMITS {
-            if let Some(old) = self.order.pop_front() {
-                self.hashes.remove(&old);
-            }
-        }
-    }
 }
 
 /// Submissions waiting for the verifier thread.
@@ -70,7 +45,7 @@ struct Shared {
     pending: Mutex<Pending>,
     ready: Condvar,
     keys: KeyCache,
-    recent: Mutex<RecentCommits>,
+    recent: Arc<Mutex<RecentCommits>>,
     /// Peers' transactions answered as already committed, without verification.
     skipped: Counter,
     /// The verifier thread's id (Linux), once it runs.
@@ -83,14 +58,19 @@ pub(super) struct Verifier {
 }
 
 impl Verifier {
-    /// Starts the verifier thread; sender keys are decompressed once and kept in `keys`, and
-    /// `skipped` counts peers' transactions answered as already committed.
-    pub(super) fn start(keys: KeyCache, skipped: Counter) -> Self {
+    /// Starts the verifier thread; sender keys are decompressed once and kept in `keys`,
+    /// `recent` tells which transactions were committed lately, and `skipped` counts peers'
+    /// transactions answered as already committed.
+    pub(super) fn start(
+        keys: KeyCache,
+        recent: Arc<Mutex<RecentCommits>>,
+        skipped: Counter,
+    ) -> Self {
         let shared = Arc::new(Shared {
             pending: Mutex::new(Pending::default()),
             ready: Condvar::new(),
             keys,
-            recent: Mutex::new(RecentCommits::default()),
+            recent,
             skipped,
             thread_id: AtomicI32::new(0),
         });
@@ -125,15 +105,6 @@ impl Verifier {
         self.shared.ready.notify_one();
         // The worker answers every job it takes; an empty answer only if it died.
         answer.recv().unwrap_or_default()
-    }
-
-    /// Remembers the transactions of a committed block, so that peers' later copies of them
-    /// are not verified again.
-    pub(super) fn committed(&self, hashes: impl IntoIterator<Item = Hash>) {
-        let mut recent = lock(&self.shared.recent);
-        for hash in hashes {
-            recent.insert(hash);
-        }
     }
 }
 
@@ -216,7 +187,7 @@ fn answer_jobs(shared: &Shared, jobs: Vec<Job>) {
             for tx in job.txs {
                 if job.origin == TxOrigin::Peer {
                     let hash = Hash::of(&tx);
-                    if recent.hashes.contains(&hash) {
+                    if recent.contains(&hash) {
                         slots.push(Some(PreparedTx::already_committed(tx, hash)));
                         continue;
                     }
@@ -250,7 +221,7 @@ mod tests {
     use crate::driver::testkit;
 
     fn start() -> Verifier {
-        Verifier::start(KeyCache::new(8), Counter::default())
+        Verifier::start(KeyCache::new(8), Arc::default(), Counter::default())
     }
 
     #[test]
@@ -263,8 +234,9 @@ mod tests {
         let last = committed.len() - 1;
         committed[last] ^= 1;
         let skipped = Counter::default();
-        let verifier = Verifier::start(KeyCache::new(8), skipped.clone());
-        verifier.committed([Hash::of(&committed)]);
+        let recent = Arc::new(Mutex::new(RecentCommits::default()));
+        let verifier = Verifier::start(KeyCache::new(8), recent.clone(), skipped.clone());
+        lock(&recent).insert(Hash::of(&committed), 1);
         let answer = verifier.prepare(vec![committed.clone(), fresh.clone()], TxOrigin::Peer);
         let expected_fresh = prepare_txs(vec![fresh], &KeyCache::new(8));
         assert_eq!(
@@ -279,21 +251,6 @@ mod tests {
         let local = verifier.prepare(vec![committed.clone()], TxOrigin::Local);
         assert_eq!(local, prepare_txs(vec![committed], &KeyCache::new(8)));
         assert_eq!(skipped.get(), 1);
-    }
-
-    #[test]
-    fn only_the_most_recent_commits_are_remembered() {
-        let mut recent = RecentCommits::default();
-        for i in 0..=MAX_RECENT_COMMITS {
-            recent.insert(Hash::of(&i.to_le_bytes()));
-        }
-        recent.insert(Hash::of(&1usize.to_le_bytes()));
-        assert_eq!(recent.order.len(), MAX_RECENT_COMMITS);
-        assert_eq!(recent.hashes.len(), MAX_RECENT_COMMITS);
-        assert!(!recent.hashes.contains(&Hash::of(&0usize.to_le_bytes())));
-        assert!(recent
-            .hashes
-            .contains(&Hash::of(&MAX_RECENT_COMMITS.to_le_bytes())));
     }
 
     #[test]
@@ -340,11 +297,12 @@ mod tests {
     fn a_closed_verifier_still_verifies_on_the_callers_thread() {
         let g = testkit::genesis(&[1], &[(9, 1000)]);
         let tx = testkit::transfer(&g, 9, 0, 3, 10);
-        let verifier = start();
+        let recent = Arc::new(Mutex::new(RecentCommits::default()));
+        let verifier = Verifier::start(KeyCache::new(8), recent.clone(), Counter::default());
         lock(&verifier.shared.pending).closed = true;
         let expected = prepare_txs(vec![tx.clone()], &KeyCache::new(8));
         assert_eq!(verifier.prepare(vec![tx.clone()], TxOrigin::Peer), expected);
-        verifier.committed([Hash::of(&tx)]);
+        lock(&recent).insert(Hash::of(&tx), 1);
         let duplicate = PreparedTx::already_committed(tx.clone(), Hash::of(&tx));
         assert_eq!(verifier.prepare(vec![tx], TxOrigin::Peer), vec![duplicate]);
     }

@@ -1,31 +1,29 @@
 //! The runtime's RPC view: live state from the driver, blocks from storage, commit waiters.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use netwright_consensus::encoding::tx_hash;
 use netwright_consensus::Block;
+use netwright_ledger::Hash;
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
+use super::recent::{RecentCommits, RECENT_TXS};
 use super::Core;
 use crate::driver::codec::decode;
-use crate::driver::{Ignored, Input, TxOrigin, Verdict};
+use crate::driver::{Ignored, Input, PreparedTx, TxOrigin, Verdict};
 use crate::rpc::{HealthView, NodeMetrics, NodeView, StatusView, ViewError};
 use crate::storage::{Storage, StorageError};
 
-/// Committed transaction hashes remembered for `?wait=commit` callers that arrive late.
-const RECENT_TXS: usize = 100_000;
-
+/// Callers waiting for their transaction's commit, and when local submissions were admitted.
 #[derive(Default)]
 pub(super) struct Waiters {
-    waiting: HashMap<String, Vec<oneshot::Sender<u64>>>,
+    waiting: HashMap<Hash, Vec<oneshot::Sender<u64>>>,
     /// When each locally submitted, not yet committed transaction was admitted.
-    submitted: HashMap<String, Instant>,
-    recent: HashMap<String, u64>,
-    order: VecDeque<String>,
+    submitted: HashMap<Hash, Instant>,
 }
 
 /// The runtime's implementation of the RPC view: the driver for live state, storage for blocks.
@@ -34,14 +32,20 @@ pub struct RuntimeView {
     pub(super) storage: Arc<Storage>,
     pub(super) peers: AtomicU64,
     pub(super) waiters: Mutex<Waiters>,
+    /// Recently committed transactions, for callers that wait after the commit.
+    pub(super) recent: Arc<Mutex<RecentCommits>>,
     pub(super) metrics: Arc<NodeMetrics>,
     pub(super) moniker: String,
     pub(super) peer_id: String,
 }
 
 impl RuntimeView {
-    pub(super) fn committed(&self, height: u64, hashes: impl IntoIterator<Item = String>) {
+    /// Answers the waiters of a committed block's transactions and remembers them.
+    pub(super) fn committed(&self, height: u64, hashes: &[Hash]) {
         let Ok(mut w) = self.waiters.lock() else {
+            return;
+        };
+        let Ok(mut recent) = self.recent.lock() else {
             return;
         };
         // Callers whose wait timed out have dropped their receivers.
@@ -50,23 +54,17 @@ impl RuntimeView {
             !senders.is_empty()
         });
         for hash in hashes {
-            if let Some(at) = w.submitted.remove(&hash) {
+            if let Some(at) = w.submitted.remove(hash) {
                 self.metrics
                     .commit_latency
                     .observe(at.elapsed().as_secs_f64());
             }
-            if let Some(senders) = w.waiting.remove(&hash) {
+            if let Some(senders) = w.waiting.remove(hash) {
                 for s in senders {
                     let _ = s.send(height);
                 }
             }
-            w.recent.insert(hash.clone(), height);
-            w.order.push_back(hash);
-            while w.order.len() > RECENT_TXS {
-                if let Some(old) = w.order.pop_front() {
-                    w.recent.remove(&old);
-                }
-            }
+            recent.insert(*hash, height);
         }
     }
 
@@ -189,7 +187,7 @@ impl NodeView for RuntimeView {
     fn submit_txs(&self, txs: Vec<Vec<u8>>) -> Vec<(String, Result<(), ViewError>)> {
         // Decoding and signature checks happen here, outside the driver's lock.
         let txs = self.core.verifier.prepare(txs, TxOrigin::Local);
-        let hashes: Vec<String> = txs.iter().map(|tx| hex::encode(tx.hash().0)).collect();
+        let hashes: Vec<Hash> = txs.iter().map(PreparedTx::hash).collect();
         let verdicts = match self.core.feed(Input::PreparedTxs {
             txs,
             origin: TxOrigin::Local,
@@ -197,7 +195,10 @@ impl NodeView for RuntimeView {
             Ok(v) => v,
             Err(e) => {
                 let e = ViewError::Internal(e.to_string());
-                return hashes.into_iter().map(|h| (h, Err(e.clone()))).collect();
+                return hashes
+                    .iter()
+                    .map(|h| (hex::encode(h.0), Err(e.clone())))
+                    .collect();
             }
         };
         let now = Instant::now();
@@ -208,14 +209,15 @@ impl NodeView for RuntimeView {
                     if w.submitted.len() >= RECENT_TXS {
                         w.submitted.clear();
                     }
-                    w.submitted.insert(hash.clone(), now);
+                    w.submitted.insert(*hash, now);
                 }
             }
         }
         let mut verdicts = verdicts.into_iter();
         hashes
-            .into_iter()
+            .iter()
             .map(|hash| {
+                let hash = hex::encode(hash.0);
                 let r = match verdicts.next() {
                     Some(Verdict::Accepted) => Ok(()),
                     Some(Verdict::Ignored(Ignored::Duplicate)) => Err(ViewError::Conflict(
@@ -233,13 +235,21 @@ impl NodeView for RuntimeView {
     }
 
     async fn wait_commit(&self, hash: String) -> Result<u64, ViewError> {
+        let mut key = [0u8; 32];
+        hex::decode_to_slice(&hash, &mut key)
+            .map_err(|e| ViewError::BadRequest(format!("transaction hash {hash}: {e}")))?;
+        let hash = Hash(key);
         let rx = {
             let mut w = self
                 .waiters
                 .lock()
                 .map_err(|_| ViewError::Internal("waiters lock poisoned".into()))?;
-            if let Some(h) = w.recent.get(&hash) {
-                return Ok(*h);
+            let recent = self
+                .recent
+                .lock()
+                .map_err(|_| ViewError::Internal("recent commits lock poisoned".into()))?;
+            if let Some(h) = recent.height(&hash) {
+                return Ok(h);
             }
             let (tx, rx) = oneshot::channel();
             w.waiting.entry(hash).or_default().push(tx);
