@@ -275,6 +275,7 @@ fn tx_error_verdict(e: &TxError) -> Verdict {
 mod tests {
     use super::*;
     use crate::driver::testkit;
+    use netwright_ledger::Genesis;
 
     fn limits() -> Limits {
         Limits {
@@ -351,6 +352,12 @@ mod tests {
         assert_eq!(keys.len(), 2, "keys of the two decodable senders");
     }
 
+    /// Applies a block of `tx` at height 1; the block's transactions as `after_commit` takes them.
+    fn commit_one(ledger: &mut Ledger, g: &Genesis, tx: &[u8]) -> Vec<(Hash, Option<Address>)> {
+        let out = ledger.apply_block(1, g.genesis_time_ms + 1, &[tx]).unwrap();
+        out.tx_results.iter().map(|r| (r.hash, r.sender)).collect()
+    }
+
     #[test]
     fn commit_drops_included_and_now_unaffordable_transactions() {
         let g = testkit::genesis(&[1], &[(9, 1000)]);
@@ -361,10 +368,7 @@ mod tests {
         let v = pool.admit(&ledger, &[a.clone(), b]);
         assert_eq!(v, vec![Verdict::Accepted, Verdict::Accepted]);
         assert_eq!(pool.reap(10, 1 << 20).len(), 2);
-        let out = ledger
-            .apply_block(1, g.genesis_time_ms + 1, std::slice::from_ref(&a))
-            .unwrap();
-        let committed: Vec<_> = out.tx_results.iter().map(|r| (r.hash, r.sender)).collect();
+        let committed = commit_one(&mut ledger, &g, &a);
         assert_eq!(committed[0].1, Some(testkit::address(9)));
         assert_eq!(pool.after_commit(&ledger, &committed), 2);
         assert!(pool.is_empty());
@@ -380,10 +384,7 @@ mod tests {
         let later = testkit::transfer(&g, 9, 1, 3, 600);
         let v = pool.admit(&ledger, &[later]);
         assert_eq!(v, vec![Verdict::Accepted]);
-        let out = ledger
-            .apply_block(1, g.genesis_time_ms + 1, std::slice::from_ref(&elsewhere))
-            .unwrap();
-        let committed: Vec<_> = out.tx_results.iter().map(|r| (r.hash, r.sender)).collect();
+        let committed = commit_one(&mut ledger, &g, &elsewhere);
         assert_eq!(pool.after_commit(&ledger, &committed), 1);
         assert!(
             pool.is_empty(),
