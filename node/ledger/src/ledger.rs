@@ -509,19 +509,20 @@ impl Ledger {
         let mut changes = Changes::default();
         let mut tx_results = Vec::with_capacity(txs.len());
         for (hash, source) in hashes.iter().zip(&sources) {
-            let sender = match source {
-                Source::Known(tx) => Some(tx.tx.sender()),
-                Source::Fresh(fresh) => fresh.as_ref().as_ref().ok().map(|tx| tx.tx.sender()),
-            };
-            let (result, fee_charged) = match source {
-                Source::Known(tx) => self.execute(&mut changes, tx, true, height),
+            let decoded = match source {
+                Source::Known(tx) => Ok((*tx, true)),
                 Source::Fresh(fresh) => match fresh.as_ref() {
-                    Err(e) => (Err(e.clone()), 0),
-                    Ok(tx) => {
-                        let sig_ok = verdicts.next().unwrap_or(false);
-                        self.execute(&mut changes, tx, sig_ok, height)
-                    }
+                    Ok(tx) => Ok((tx, verdicts.next().unwrap_or(false))),
+                    Err(e) => Err(e),
                 },
+            };
+            let (sender, result, fee_charged) = match decoded {
+                Err(e) => (None, Err(e.clone()), 0),
+                Ok((tx, sig_ok)) => {
+                    let sender = tx.tx.sender();
+                    let (result, fee) = self.execute(&mut changes, tx, &sender, sig_ok, height);
+                    (Some(sender), result, fee)
+                }
             };
             tx_results.push(TxResult {
                 hash: *hash,
@@ -550,6 +551,7 @@ impl Ledger {
         &mut self,
         changes: &mut Changes,
         d: &DecodedTx,
+        sender: &Address,
         sig_ok: bool,
         height: u64,
     ) -> (Result<(), TxError>, u64) {
@@ -559,12 +561,11 @@ impl Ledger {
         if !sig_ok {
             return (Err(TxError::BadSignature), 0);
         }
-        let sender = d.tx.sender();
-        let fee = match exec::charge(&mut self.state, changes, &sender, &d.tx) {
+        let fee = match exec::charge(&mut self.state, changes, sender, &d.tx) {
             Ok(fee) => fee,
             Err(e) => return (Err(e), 0),
         };
-        let result = exec::execute_body(&mut self.state, changes, &sender, &d.tx, height);
+        let result = exec::execute_body(&mut self.state, changes, sender, &d.tx, height);
         (result, fee)
     }
 
