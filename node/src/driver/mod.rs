@@ -38,5 +38,5 @@ pub use io::{
     Command, Commit, CommittedState, Event, Ignored, Input, Reaction, Restore, Timer, TxOrigin,
     Verdict,
 };
-pub use pool::{prepare_txs, PreparedTx};
+pub use pool::{prepare_hashed_txs, prepare_txs, PreparedTx};
 pub use status::{OwnValidator, Status};

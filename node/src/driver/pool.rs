@@ -93,31 +93,48 @@ impl PreparedTx {
 /// Decodes `txs` (sender keys from `keys`) and verifies their signatures as one batch: the
 /// stateless part of admission, for [`TxPool::admit_prepared`].
 pub fn prepare_txs(txs: Vec<Vec<u8>>, keys: &KeyCache) -> Vec<PreparedTx> {
-    let decoded = decode_all(&txs, keys);
+    let hashed = txs
+        .into_iter()
+        .map(|tx| {
+            let hash = Hash::of(&tx);
+            (tx, hash)
+        })
+        .collect();
+    prepare_hashed_txs(hashed, keys)
+}
+
+/// [`prepare_txs`] for transactions whose hashes the caller already has: (bytes, hash) pairs.
+pub fn prepare_hashed_txs(txs: Vec<(Vec<u8>, Hash)>, keys: &KeyCache) -> Vec<PreparedTx> {
+    let decoded = decode_all(txs.iter().map(|(tx, _)| tx.as_slice()), keys);
     verify_all(txs, decoded)
 }
 
-fn decode_all(txs: &[Vec<u8>], keys: &KeyCache) -> Vec<Result<DecodedTx, Verdict>> {
-    txs.iter()
-        .map(|tx| {
-            if tx.len() > MAX_TX_BYTES {
-                return Err(Verdict::Rejected(format!(
-                    "tx: {} bytes exceeds the limit of {MAX_TX_BYTES}",
-                    tx.len()
-                )));
-            }
-            decode_tx_cached(tx, keys).map_err(|e| tx_error_verdict(&TxError::from(e)))
-        })
-        .collect()
+fn decode_all<'a>(
+    txs: impl Iterator<Item = &'a [u8]>,
+    keys: &KeyCache,
+) -> Vec<Result<DecodedTx, Verdict>> {
+    txs.map(|tx| {
+        if tx.len() > MAX_TX_BYTES {
+            return Err(Verdict::Rejected(format!(
+                "tx: {} bytes exceeds the limit of {MAX_TX_BYTES}",
+                tx.len()
+            )));
+        }
+        decode_tx_cached(tx, keys).map_err(|e| tx_error_verdict(&TxError::from(e)))
+    })
+    .collect()
 }
 
-fn verify_all(txs: Vec<Vec<u8>>, decoded: Vec<Result<DecodedTx, Verdict>>) -> Vec<PreparedTx> {
+fn verify_all(
+    txs: Vec<(Vec<u8>, Hash)>,
+    decoded: Vec<Result<DecodedTx, Verdict>>,
+) -> Vec<PreparedTx> {
     let ok: Vec<&DecodedTx> = decoded.iter().filter_map(|d| d.as_ref().ok()).collect();
     let mut sigs = verify_signatures(&ok).into_iter();
     txs.into_iter()
         .zip(decoded)
-        .map(|(bytes, d)| PreparedTx {
-            hash: Hash::of(&bytes),
+        .map(|((bytes, hash), d)| PreparedTx {
+            hash,
             decoded: d.map(|d| {
                 let ok = sigs.next().unwrap_or(false);
                 (d, ok)

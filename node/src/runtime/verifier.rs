@@ -18,7 +18,7 @@ use netwright_ledger::{Hash, KeyCache};
 use prometheus_client::metrics::counter::Counter;
 
 use super::recent::RecentCommits;
-use crate::driver::{prepare_txs, PreparedTx, TxOrigin};
+use crate::driver::{prepare_hashed_txs, PreparedTx, TxOrigin};
 
 /// How long the first waiting submission waits for others to join its batch.
 pub(super) const GATHER_WINDOW: Duration = Duration::from_millis(10);
@@ -180,31 +180,23 @@ fn answer_jobs(shared: &Shared, jobs: Vec<Job>) {
     // Per job: each transaction's answer if known without verification, and the reply.
     let mut answers = Vec::with_capacity(jobs.len());
     let mut to_verify = Vec::new();
-    {
-        let recent = lock(&shared.recent);
-        for job in jobs {
-            let mut slots: Vec<Option<PreparedTx>> = Vec::with_capacity(job.txs.len());
-            for tx in job.txs {
-                if job.origin == TxOrigin::Peer {
-                    let hash = Hash::of(&tx);
-                    if recent.contains(&hash) {
-                        slots.push(Some(PreparedTx::already_committed(tx, hash)));
-                        continue;
-                    }
-                }
-                slots.push(None);
-                to_verify.push(tx);
+    let mut skipped = 0;
+    for job in jobs {
+        let mut slots: Vec<Option<PreparedTx>> = Vec::with_capacity(job.txs.len());
+        for tx in job.txs {
+            let hash = Hash::of(&tx);
+            if job.origin == TxOrigin::Peer && lock(&shared.recent).contains(&hash) {
+                slots.push(Some(PreparedTx::already_committed(tx, hash)));
+                skipped += 1;
+                continue;
             }
-            answers.push((slots, job.reply));
+            slots.push(None);
+            to_verify.push((tx, hash));
         }
+        answers.push((slots, job.reply));
     }
-    let skipped = answers
-        .iter()
-        .flat_map(|(slots, _)| slots)
-        .filter(|s| s.is_some())
-        .count();
-    shared.skipped.inc_by(skipped as u64);
-    let mut verified = prepare_txs(to_verify, &shared.keys).into_iter();
+    shared.skipped.inc_by(skipped);
+    let mut verified = prepare_hashed_txs(to_verify, &shared.keys).into_iter();
     for (slots, reply) in answers {
         let answer = slots
             .into_iter()
@@ -218,7 +210,7 @@ fn answer_jobs(shared: &Shared, jobs: Vec<Job>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::driver::testkit;
+    use crate::driver::{prepare_txs, testkit};
 
     fn start() -> Verifier {
         Verifier::start(KeyCache::new(8), Arc::default(), Counter::default())
