@@ -162,22 +162,21 @@ async fn read_routes_serve_json() {
 #[tokio::test]
 async fn errors_are_json_with_fitting_status() {
     let (addr, _) = serve().await;
-    let (code, _, body) = call(addr, "GET", "/blocks/99", "").await;
-    assert_eq!(
-        (code, error_of(&body)),
-        (404, "no block at height 99".to_string())
-    );
-    let (code, _, body) = call(addr, "GET", "/blocks/minus-one", "").await;
-    assert_eq!(code, 400);
-    assert!(error_of(&body).contains("`minus-one`"));
-    let (code, _, body) = call(addr, "GET", "/blocks/99/txs", "").await;
-    assert_eq!(
-        (code, error_of(&body)),
-        (404, "no block at height 99".into())
-    );
-    let (code, _, body) = call(addr, "GET", "/blocks/x/txs", "").await;
-    assert_eq!(code, 400);
-    assert!(error_of(&body).contains("`x`"));
+    // Both block routes: a missing height, then a height that is not a number.
+    for (missing, bad, named) in [
+        ("/blocks/99", "/blocks/minus-one", "`minus-one`"),
+        ("/blocks/99/txs", "/blocks/x/txs", "`x`"),
+    ] {
+        let (code, _, body) = call(addr, "GET", missing, "").await;
+        assert_eq!(
+            (code, error_of(&body)),
+            (404, "no block at height 99".to_string()),
+            "{missing}"
+        );
+        let (code, _, body) = call(addr, "GET", bad, "").await;
+        assert_eq!(code, 400, "{bad}");
+        assert!(error_of(&body).contains(named), "{bad}: {body}");
+    }
     let (code, _, body) = call(addr, "GET", "/accounts/abc", "").await;
     assert_eq!((code, error_of(&body)), (404, "no account abc".to_string()));
     let (code, _, body) = call(addr, "GET", "/nope", "").await;
