@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use ed25519_dalek::SigningKey;
 use netwright_consensus::{
-    Block, CommitCertificate, ConsensusMessage, ValidatorId, ValidatorSet, WalRecord,
+    Block, CommitCertificate, ConsensusMessage, Evidence, Proposal, SignatureBytes, SignedProposal,
+    Signer, ValidatorId, ValidatorSet, WalRecord,
 };
 use netwright_ledger::{
     Address, Genesis, GenesisAccount, GenesisValidator, Params, PublicKey, TxBody, TxPayload,
@@ -72,6 +73,31 @@ fn tx(g: &Genesis, from: u8, nonce: u64, body: TxBody) -> Vec<u8> {
     }
     .sign(&key(from))
     .encode()
+}
+
+/// How a byzantine validator tampers with the proposals it broadcasts (its own WAL and its own
+/// view stay honest; only what its peers receive changes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Attack {
+    /// Sends each proposal twice: as signed, then under a second valid signature over the same
+    /// bytes (ed25519 signing can be re-randomised).
+    ResignProposals,
+    /// Sends, instead of each proposal, a correctly executed block timed at `u64::MAX`.
+    MaxBlockTime,
+    /// Sends each proposal and then a conflicting one for the same round: the same
+    /// transactions one millisecond later.
+    EquivocateProposals,
+}
+
+/// A second valid signature by seed `seed` over `msg`: the nonce comes from another hash prefix.
+fn resign(seed: u8, msg: &[u8]) -> SignatureBytes {
+    use ed25519_dalek::hazmat::{raw_sign, ExpandedSecretKey};
+    use ed25519_dalek::{Digest, Sha512};
+    let expanded: [u8; 64] = Sha512::digest([seed; 32]).into();
+    let mut esk = ExpandedSecretKey::from_bytes(&expanded);
+    esk.hash_prefix = [0xA5; 32];
+    let sig = raw_sign::<Sha512>(&esk, msg, &key(seed).verifying_key());
+    SignatureBytes(sig.to_bytes())
 }
 
 /// What one node has made durable.
@@ -144,6 +170,8 @@ struct Net {
     config: DriverConfig,
     /// Every signature ever made, by slot: (signer, height, round, kind) -> signed value.
     signed: HashMap<(ValidatorId, u64, u32, u8), Vec<u8>>,
+    /// Byzantine nodes and what they do.
+    attacks: HashMap<usize, Attack>,
 }
 
 impl Net {
@@ -174,6 +202,62 @@ impl Net {
                 ..DriverConfig::default()
             },
             signed: HashMap::new(),
+            attacks: HashMap::new(),
+        }
+    }
+
+    /// A proposal by node `i` for `block` re-timed at `time_ms`, executed on node `i`'s ledger so
+    /// that everything but its time is right, and signed by node `i`.
+    fn retimed(&self, i: usize, p: &SignedProposal, block: &Block, time_ms: u64) -> Vec<u8> {
+        let mut forged = block.clone();
+        forged.header.time_ms = time_ms;
+        let mut ledger = self.nodes[i].driver.as_ref().unwrap().ledger().clone();
+        ledger
+            .apply_block(forged.header.height, time_ms, &forged.txs)
+            .expect("the forged block executes");
+        forged.header.state_root = *ledger.state_root().as_bytes();
+        let seed = self.nodes[i].key.expect("a validator");
+        let proposal = Proposal {
+            block_hash: forged.hash(),
+            ..p.proposal
+        }
+        .sign(&self.genesis.chain_id, &Signer::from_seed(seed));
+        borsh::to_vec(&ConsensusMessage::Proposal {
+            proposal,
+            block: forged,
+        })
+        .unwrap()
+    }
+
+    /// What node `i`'s peers receive when it broadcasts `bytes` (`msg` decoded).
+    fn tampered(&self, i: usize, msg: &ConsensusMessage, bytes: Vec<u8>) -> Vec<Vec<u8>> {
+        let (Some(&attack), ConsensusMessage::Proposal { proposal, block }) =
+            (self.attacks.get(&i), msg)
+        else {
+            return vec![bytes];
+        };
+        if Some(proposal.proposal.proposer) != self.nodes[i].driver.as_ref().map(|d| d.key()) {
+            return vec![bytes];
+        }
+        match attack {
+            Attack::ResignProposals => {
+                let seed = self.nodes[i].key.unwrap()[0];
+                let again = SignedProposal {
+                    proposal: proposal.proposal,
+                    signature: resign(seed, &proposal.proposal.sign_bytes(&self.genesis.chain_id)),
+                };
+                assert_ne!(again, *proposal, "a different signature");
+                let again = ConsensusMessage::Proposal {
+                    proposal: again,
+                    block: block.clone(),
+                };
+                vec![bytes, borsh::to_vec(&again).unwrap()]
+            }
+            Attack::MaxBlockTime => vec![self.retimed(i, proposal, block, u64::MAX)],
+            Attack::EquivocateProposals => {
+                let other = self.retimed(i, proposal, block, block.header.time_ms + 1);
+                vec![bytes, other]
+            }
         }
     }
 
@@ -300,11 +384,15 @@ impl Net {
                 Command::Broadcast { bytes, .. } => {
                     let msg: ConsensusMessage = decode(&bytes, BIG, "msg").unwrap();
                     self.record_message(i, &msg);
+                    let copies = self.tampered(i, &msg, bytes);
                     for j in 0..self.nodes.len() {
                         if j != i {
                             let at = self.now + self.rng.gen_range(1..=10);
-                            let bytes = bytes.clone();
-                            self.schedule(at, j, Ev::Deliver(Input::ConsensusMessage { bytes }));
+                            for (k, bytes) in copies.iter().enumerate() {
+                                let bytes = bytes.clone();
+                                let input = Input::ConsensusMessage { bytes };
+                                self.schedule(at + k as u64, j, Ev::Deliver(input));
+                            }
                         }
                     }
                 }
@@ -752,5 +840,179 @@ fn seed_campaign() {
         restarted_validator_resumes_without_double_signing_and_catches_up_with(seed);
         late_full_node_syncs_from_genesis_to_the_tip_with(seed);
         stake_transaction_adds_a_validator_at_the_next_height_with(seed);
+    }
+}
+
+/// Proposals naming rounds far beyond the window (the largest round, and one whose proposer
+/// list would take a gigabyte) cost a node nothing: an unsigned one is refused for its
+/// signature before anything is computed, a signed one only counts toward the round-skip rule.
+#[test]
+fn far_future_round_proposals_cost_nothing_and_the_chain_goes_on() {
+    let g = genesis(&[1, 2, 3, 4], &[]);
+    let mut net = Net::new(7, g.clone(), (1..=4).map(|s| Some([s; 32])).collect());
+    net.config.commit_pause_ms = 0;
+    net.boot_all();
+    net.run_until(60_000, "3 blocks on every node", |n| n.first_at(4, 3));
+    // Between a decision and the next height a machine ignores messages of the decided
+    // height unchecked; wait until every node is deciding a height it has not decided yet
+    // (with no commit pause, that is whenever no commit is pending).
+    net.run_until(60_000, "every node in a running height", |n| {
+        (0..4).all(|j| {
+            let s = n.nodes[j].driver.as_ref().unwrap().status();
+            !s.commit_pending && s.consensus_height == n.tip(j) + 1
+        })
+    });
+    let block = block_of(&net.nodes[0].store.commits[0]);
+    for j in 0..4 {
+        let height = net.nodes[j]
+            .driver
+            .as_ref()
+            .unwrap()
+            .status()
+            .consensus_height;
+        for round in [u32::MAX, 40_000_000] {
+            let proposal = Proposal {
+                height,
+                round,
+                pol_round: None,
+                block_hash: block.hash(),
+                proposer: ValidatorId(key(4).verifying_key().to_bytes()),
+            };
+            let unsigned = SignedProposal {
+                proposal,
+                signature: SignatureBytes([0; 64]),
+            };
+            let signed = proposal.sign(&g.chain_id, &Signer::from_seed([4; 32]));
+            for p in [unsigned, signed] {
+                let msg = ConsensusMessage::Proposal {
+                    proposal: p,
+                    block: block.clone(),
+                };
+                let bytes = borsh::to_vec(&msg).unwrap();
+                let r = net.nodes[j]
+                    .driver
+                    .as_mut()
+                    .unwrap()
+                    .handle(net.now, Input::ConsensusMessage { bytes })
+                    .expect("no driver error");
+                if p == unsigned {
+                    assert!(
+                        matches!(&r.verdicts[..], [Verdict::Rejected(why)] if why.contains("signature")),
+                        "node {j}, round {round}: {:?}",
+                        r.verdicts
+                    );
+                }
+                net.exec(j, r.commands);
+            }
+        }
+    }
+    net.run_until(60_000, "10 more blocks on every node", |n| {
+        n.first_at(4, 13)
+    });
+    net.assert_same_chain(&[0, 1, 2, 3]);
+}
+
+/// A proposer that re-signs its own proposal (a second valid signature over the same bytes) is
+/// not equivocating: no evidence is made of it, and the chain does not stall.
+#[test]
+fn resigned_proposals_are_not_evidence_and_do_not_stall_the_chain() {
+    for seed in [1, 2, 3] {
+        let g = genesis(&[1, 2, 3, 4], &[]);
+        let mut net = Net::new(seed, g, (1..=4).map(|s| Some([s; 32])).collect());
+        net.attacks.insert(0, Attack::ResignProposals);
+        net.boot_all();
+        net.run_until(60_000, "30 blocks on every node", |n| n.first_at(4, 30));
+        net.assert_same_chain(&[0, 1, 2, 3]);
+        for (i, n) in net.nodes.iter().enumerate() {
+            assert!(
+                !n.events.iter().any(|e| matches!(e, Event::Evidence { .. })),
+                "seed {seed}: node {i} made evidence of a re-signed proposal"
+            );
+            assert!(n
+                .store
+                .commits
+                .iter()
+                .all(|c| block_of(c).evidence.is_empty()));
+        }
+    }
+}
+
+/// A proposer that times its blocks at `u64::MAX` would leave no later time for any child
+/// block. Such a block is invalid (too far ahead of the validators' clocks), the round moves
+/// to the next proposer, and every committed time stays within the bound of real time.
+#[test]
+fn a_block_timed_at_the_end_of_time_is_refused_and_the_chain_goes_on() {
+    for seed in [1, 2] {
+        let g = genesis(&[1, 2, 3, 4], &[]);
+        let mut net = Net::new(seed, g, (1..=4).map(|s| Some([s; 32])).collect());
+        net.attacks.insert(0, Attack::MaxBlockTime);
+        net.boot_all();
+        net.run_until(60_000, "20 blocks on every node", |n| n.first_at(4, 20));
+        net.assert_same_chain(&[0, 1, 2, 3]);
+        let proposer0 = ValidatorId(key(1).verifying_key().to_bytes());
+        let ahead = netwright_consensus::config::DEFAULT_MAX_BLOCK_TIME_AHEAD_MS;
+        for c in &net.nodes[1].store.commits {
+            let b = block_of(c);
+            assert!(
+                b.header.time_ms <= net.now + ahead,
+                "block {} time",
+                c.height
+            );
+            assert_ne!(
+                b.header.proposer, proposer0,
+                "the forger's blocks never commit"
+            );
+        }
+    }
+}
+
+/// A proposer that signs two different blocks for one round is caught: every honest node
+/// makes the same evidence, and it ends up in a committed block.
+#[test]
+fn equivocating_proposer_is_caught_and_its_evidence_is_committed() {
+    let g = genesis(&[1, 2, 3, 4], &[]);
+    let mut net = Net::new(4, g.clone(), (1..=4).map(|s| Some([s; 32])).collect());
+    net.attacks.insert(0, Attack::EquivocateProposals);
+    net.boot_all();
+    net.run_until(60_000, "20 blocks on every node", |n| n.first_at(4, 20));
+    // Give evidence made in the last heights time to be proposed.
+    let stop_at = net.tip(1) + 6;
+    net.run_until(60_000, "6 more blocks", |n| n.first_at(4, stop_at));
+    net.assert_same_chain(&[0, 1, 2, 3]);
+    let offender = ValidatorId(key(1).verifying_key().to_bytes());
+    let committed: Vec<Evidence> = net.nodes[1]
+        .store
+        .commits
+        .iter()
+        .flat_map(|c| block_of(c).evidence)
+        .collect();
+    assert!(!committed.is_empty(), "evidence is committed");
+    for e in &committed {
+        assert_eq!(e.offender(), offender);
+        assert!(matches!(e, Evidence::DuplicateProposal { .. }));
+        assert_eq!(
+            e.verify(&g.chain_id, &netwright_consensus::Ed25519Verifier),
+            Ok(())
+        );
+    }
+    for i in 1..4 {
+        let caught: Vec<u64> = net.nodes[i]
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Evidence {
+                    offender: o,
+                    height,
+                } if *o == offender.0 => Some(*height),
+                _ => None,
+            })
+            .collect();
+        assert!(!caught.is_empty(), "node {i} caught the equivocation");
+        for h in caught.iter().filter(|h| **h + 3 < stop_at) {
+            assert!(
+                committed.iter().any(|e| e.height() == *h),
+                "node {i}'s evidence of height {h} is in a block"
+            );
+        }
     }
 }

@@ -87,6 +87,10 @@ pub enum Mutation {
     IgnoreSigningRecords,
 }
 
+/// Default of [`Config::max_block_time_ahead_ms`]: clocks kept by NTP agree to well under a
+/// second, and a second of slack costs nothing but a bound on how far block time can run ahead.
+pub const DEFAULT_MAX_BLOCK_TIME_AHEAD_MS: u64 = 1_000;
+
 /// Configuration of a [`crate::Machine`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -99,6 +103,10 @@ pub struct Config {
     pub future_rounds: Round,
     /// Maximum number of messages for the next height held until that height starts.
     pub max_buffered_next_height: usize,
+    /// How far ahead of this validator's clock a proposed block's time may be: the assumed
+    /// bound on clock differences between honest validators. A block timed later is invalid
+    /// (see docs/consensus.md, "Block time").
+    pub max_block_time_ahead_ms: u64,
     /// Broken variant (only with the `fault-injection` feature).
     #[cfg(feature = "fault-injection")]
     pub mutation: Mutation,
@@ -112,6 +120,7 @@ impl Config {
             timeouts: Timeouts::default(),
             future_rounds: 2,
             max_buffered_next_height: 4096,
+            max_block_time_ahead_ms: DEFAULT_MAX_BLOCK_TIME_AHEAD_MS,
             #[cfg(feature = "fault-injection")]
             mutation: Mutation::None,
         }

@@ -3,7 +3,7 @@
 
 use crate::block::Block;
 use crate::proposer;
-use crate::types::{BlockHash, Height, Round, ValidatorId};
+use crate::types::{BlockHash, Height};
 use crate::validators::ValidatorSet;
 use borsh::{BorshDeserialize, BorshSerialize};
 
@@ -69,14 +69,6 @@ impl HeightContext {
             });
         }
         Ok(())
-    }
-
-    /// The proposers of rounds `0..=max_round` of this height, in order.
-    pub fn proposers(&self, max_round: Round) -> Vec<ValidatorId> {
-        let mut pr = self.priorities.clone();
-        (0..=max_round)
-            .map(|_| self.validators.validators()[proposer::step(&self.validators, &mut pr)].id)
-            .collect()
     }
 
     /// The context of the next height after `decided` was decided here. `next_validators`

@@ -69,6 +69,23 @@ impl Evidence {
         }
     }
 
+    /// Round of the equivocation.
+    pub fn round(&self) -> crate::types::Round {
+        match self {
+            Evidence::DuplicateVote { a, .. } => a.vote.round,
+            Evidence::DuplicateProposal { a, .. } => a.proposal.round,
+        }
+    }
+
+    /// The kind of equivocation, as a stable lower-case name (`duplicate_vote`,
+    /// `duplicate_proposal`), for APIs and logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Evidence::DuplicateVote { .. } => "duplicate_vote",
+            Evidence::DuplicateProposal { .. } => "duplicate_proposal",
+        }
+    }
+
     /// Checks that the evidence proves equivocation on `chain_id`.
     pub fn verify(
         &self,

@@ -13,6 +13,7 @@ use crate::encoding::tx_root;
 use crate::evidence::Evidence;
 use crate::keeper::{AddOutcome, VoteKeeper};
 use crate::messages::{ConsensusMessage, Proposal, SignedProposal, SignedVote, Vote};
+use crate::proposer;
 use crate::types::{BlockHash, Height, Round, Step, ValidatorId, VoteKind};
 use crate::validators::ValidatorSet;
 use crate::wal::{SigningRecords, WalRecord};
@@ -217,7 +218,7 @@ pub struct Machine<V: SignatureVerifier = Ed25519Verifier> {
     verifier: V,
     ctx: HeightContext,
     valset_hash: [u8; 32],
-    proposers: Vec<ValidatorId>,
+    proposers: proposer::Schedule,
     round: Round,
     step: Step,
     locked: Option<(Round, BlockHash)>,
@@ -257,6 +258,7 @@ impl<V: SignatureVerifier> Machine<V> {
             wal
         };
         let own = SigningRecords::from_wal(ctx.height, wal);
+        let proposers = proposer::Schedule::new(&ctx.priorities);
         let mut m = Machine {
             config,
             signer,
@@ -264,7 +266,7 @@ impl<V: SignatureVerifier> Machine<V> {
             valset_hash: ctx.validators.hash(),
             keeper: VoteKeeper::new(ctx.validators.len()),
             ctx,
-            proposers: Vec::new(),
+            proposers,
             round: own.max_round().unwrap_or(0),
             step: Step::Propose,
             locked: None,
@@ -362,10 +364,14 @@ impl<V: SignatureVerifier> Machine<V> {
         self.signer.id()
     }
 
-    /// The designated proposer of `round` at the current height.
-    pub fn proposer(&mut self, round: Round) -> ValidatorId {
-        self.ensure_proposers(round);
-        self.proposers[round as usize]
+    /// The designated proposer of `round` at the current height, or `None` for a round beyond
+    /// the window the machine accepts messages for (its round plus `future_rounds`).
+    pub fn proposer(&mut self, round: Round) -> Option<ValidatorId> {
+        if round > self.round.saturating_add(self.config.future_rounds) {
+            return None;
+        }
+        let index = self.proposers.proposer(&self.ctx.validators, round);
+        Some(self.ctx.validators.validators()[index].id)
     }
 
     // ----- thresholds -------------------------------------------------------------------
@@ -407,13 +413,6 @@ impl<V: SignatureVerifier> Machine<V> {
 
     // ----- rounds and proposers ---------------------------------------------------------
 
-    fn ensure_proposers(&mut self, round: Round) {
-        if self.proposers.len() <= round as usize {
-            let upto = round.saturating_add(self.config.future_rounds);
-            self.proposers = self.ctx.proposers(upto);
-        }
-    }
-
     fn schedule(&self, step: TimeoutStep, round: Round, fx: &mut Fx) {
         fx.push(Effect::ScheduleTimeout {
             timeout: Timeout {
@@ -432,7 +431,7 @@ impl<V: SignatureVerifier> Machine<V> {
         self.schedule(TimeoutStep::Propose, round, fx);
         self.schedule(TimeoutStep::Rebroadcast, round, fx);
         let me = self.signer.id();
-        if self.proposer(round) == me {
+        if self.proposer(round) == Some(me) {
             if let Some((p, b)) = self.own.proposal(round).cloned() {
                 fx.push(Effect::Broadcast(ConsensusMessage::Proposal {
                     proposal: p,
@@ -609,7 +608,7 @@ impl<V: SignatureVerifier> Machine<V> {
             || c.round != self.round
             || self.step != Step::Propose
             || self.proposals.contains_key(&c.round)
-            || self.proposer(c.round) != me
+            || self.proposer(c.round) != Some(me)
         {
             return;
         }
@@ -689,11 +688,13 @@ impl<V: SignatureVerifier> Machine<V> {
 
     fn on_proposal(
         &mut self,
-        _now_ms: u64,
+        now_ms: u64,
         p: SignedProposal,
         block: Block,
         fx: &mut Fx,
     ) -> Result<(), InputError> {
+        // Cheap checks first, the signature next, and only then anything whose cost grows with
+        // the message: the proposer schedule and the block hash.
         let pr = p.proposal;
         let Some(index) = self.ctx.validators.index_of(&pr.proposer) else {
             return Err(InputError::UnknownValidator {
@@ -702,18 +703,6 @@ impl<V: SignatureVerifier> Machine<V> {
                 height: self.ctx.height,
             });
         };
-        let expected = self.proposer(pr.round);
-        if expected != pr.proposer {
-            return Err(InputError::WrongProposer {
-                height: pr.height,
-                round: pr.round,
-                expected,
-                got: pr.proposer,
-            });
-        }
-        if self.proposed.get(&(pr.round, pr.block_hash)) == Some(&p) {
-            return Ok(());
-        }
         if let Some(pol) = pr.pol_round {
             if pol >= pr.round {
                 return Err(InputError::BadPolRound {
@@ -721,6 +710,9 @@ impl<V: SignatureVerifier> Machine<V> {
                     round: pr.round,
                 });
             }
+        }
+        if self.proposed.get(&(pr.round, pr.block_hash)) == Some(&p) {
+            return Ok(());
         }
         if !p.verify(&self.config.chain_id, &self.verifier) {
             return Err(InputError::BadSignature {
@@ -730,6 +722,29 @@ impl<V: SignatureVerifier> Machine<V> {
                 round: pr.round,
             });
         }
+        let Some(expected) = self.proposer(pr.round) else {
+            // Beyond the window: only its round is remembered (for the round-skip rule).
+            self.keeper.note_round(index, pr.round);
+            return Ok(());
+        };
+        if expected != pr.proposer {
+            return Err(InputError::WrongProposer {
+                height: pr.height,
+                round: pr.round,
+                expected,
+                got: pr.proposer,
+            });
+        }
+        // The same proposal under another signature (ed25519 signing can be re-randomised) is
+        // the same proposal: not equivocation, and nothing new to process.
+        if self
+            .proposed
+            .get(&(pr.round, pr.block_hash))
+            .map(|k| k.proposal)
+            == Some(pr)
+        {
+            return Ok(());
+        }
         let actual = block.hash();
         if actual != pr.block_hash {
             return Err(InputError::BlockHashMismatch {
@@ -738,9 +753,6 @@ impl<V: SignatureVerifier> Machine<V> {
             });
         }
         self.keeper.note_round(index, pr.round);
-        if pr.round > self.round.saturating_add(self.config.future_rounds) {
-            return Ok(());
-        }
         if let Some(first) = self.proposals.get(&pr.round) {
             // Equivocation: keep the first as the round's proposal, but remember the block so
             // a quorum formed on the other one can still be recognised.
@@ -759,7 +771,7 @@ impl<V: SignatureVerifier> Machine<V> {
         }
         self.proposed.insert((pr.round, actual), p);
         if !self.validity.contains_key(&actual) {
-            let ok = block.header.round <= pr.round && self.check_structure(&block).is_ok();
+            let ok = block.header.round <= pr.round && self.check_proposed(now_ms, &block).is_ok();
             if ok {
                 self.validity.insert(actual, Validity::Pending);
                 fx.push(Effect::RequestValidation {
@@ -773,11 +785,30 @@ impl<V: SignatureVerifier> Machine<V> {
         Ok(())
     }
 
+    /// Emits evidence once, and only evidence that proves equivocation: a host pools what it
+    /// gets and puts it in blocks, and a block with evidence that does not verify is invalid.
     fn emit_evidence(&mut self, e: Evidence, fx: &mut Fx) {
+        if e.verify(&self.config.chain_id, &self.verifier).is_err() {
+            return;
+        }
         let key = crate::encoding::hash_domain(crate::encoding::Domain::Evidence, &e);
         if self.evidence_sent.insert(key) {
             fx.push(Effect::Evidence(e));
         }
+    }
+
+    /// A proposed block must be well formed and not timed ahead of this validator's clock by
+    /// more than the configured bound. (A synced block carries a commit certificate: its time
+    /// was checked by the quorum that decided it.)
+    fn check_proposed(&self, now_ms: u64, block: &Block) -> Result<(), String> {
+        let latest = now_ms.saturating_add(self.config.max_block_time_ahead_ms);
+        if block.header.time_ms > latest {
+            return Err(format!(
+                "header.time_ms: {} is more than {} ms ahead of this validator's clock ({now_ms})",
+                block.header.time_ms, self.config.max_block_time_ahead_ms
+            ));
+        }
+        self.check_structure(block)
     }
 
     fn check_structure(&self, block: &Block) -> Result<(), String> {
@@ -933,7 +964,7 @@ impl<V: SignatureVerifier> Machine<V> {
         self.valset_hash = ctx.validators.hash();
         self.keeper = VoteKeeper::new(ctx.validators.len());
         self.ctx = ctx;
-        self.proposers.clear();
+        self.proposers = proposer::Schedule::new(&self.ctx.priorities);
         self.round = 0;
         self.step = Step::Propose;
         self.locked = None;

@@ -7,6 +7,7 @@
 //! the next height starts from the priorities advanced exactly one step, independent of the
 //! decided round, so every honest node derives the same schedule from the same chain.
 
+use crate::types::Round;
 use crate::validators::ValidatorSet;
 
 /// Advances `priorities` (aligned with `set`) by one step and returns the chosen index.
@@ -21,6 +22,43 @@ pub fn step(set: &ValidatorSet, priorities: &mut [i128]) -> usize {
     }
     priorities[best] -= total;
     best
+}
+
+/// The proposers of one height's rounds, computed on demand and in order.
+///
+/// It keeps the priorities after the last computed round, so the proposer of a new round costs
+/// one [`step`] (O(validators)), and remembers each computed round's proposer index (4 bytes
+/// a round). The machine asks only for rounds up to its own round plus its future-round window,
+/// and checks a message's round against that window before it asks, so a message naming a
+/// far-future round never makes the schedule grow.
+#[derive(Clone, Debug)]
+pub struct Schedule {
+    priorities: Vec<i128>,
+    chosen: Vec<u32>,
+}
+
+impl Schedule {
+    /// The schedule of a height whose validators start with `priorities`.
+    pub fn new(priorities: &[i128]) -> Self {
+        Schedule {
+            priorities: priorities.to_vec(),
+            chosen: Vec::new(),
+        }
+    }
+
+    /// Index into `set` of the proposer of `round`; computes the rounds up to it not yet known.
+    pub fn proposer(&mut self, set: &ValidatorSet, round: Round) -> usize {
+        while self.chosen.len() <= round as usize {
+            let i = step(set, &mut self.priorities);
+            self.chosen.push(i as u32);
+        }
+        self.chosen[round as usize] as usize
+    }
+
+    /// Rounds computed so far (the schedule's memory is proportional to this).
+    pub fn computed_rounds(&self) -> usize {
+        self.chosen.len()
+    }
 }
 
 /// Carries priorities over a validator set change: members keep theirs, newcomers start at
@@ -82,6 +120,20 @@ mod tests {
         let mut pr = vec![0i128; 4];
         let picks: Vec<usize> = (0..8).map(|_| step(&s, &mut pr)).collect();
         assert_eq!(picks, vec![0, 1, 2, 3, 0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn schedule_matches_stepping_and_grows_only_to_the_round_asked() {
+        let s = set(&[3, 1, 4, 1, 5]);
+        let mut pr = vec![0i128; 5];
+        let stepped: Vec<usize> = (0..40).map(|_| step(&s, &mut pr)).collect();
+        let mut sched = Schedule::new(&[0; 5]);
+        assert_eq!(sched.proposer(&s, 7), stepped[7]);
+        assert_eq!(sched.computed_rounds(), 8);
+        for (r, want) in stepped.iter().enumerate() {
+            assert_eq!(sched.proposer(&s, r as Round), *want, "round {r}");
+        }
+        assert_eq!(sched.computed_rounds(), 40);
     }
 
     #[test]

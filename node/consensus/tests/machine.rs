@@ -2,8 +2,8 @@
 
 use netwright_consensus::{
     BlockContent, BlockHash, Config, ConsensusMessage, Ed25519Verifier, Effect, HeightContext,
-    Input, InputError, Machine, Signer, Step, Timeout, TimeoutStep, Validator, ValidatorSet, Vote,
-    VoteKind, WalRecord,
+    Input, InputError, Machine, Proposal, Signer, Step, Timeout, TimeoutStep, Validator,
+    ValidatorSet, Vote, VoteKind, WalRecord,
 };
 use std::collections::VecDeque;
 
@@ -296,4 +296,102 @@ fn round_skip_needs_more_than_a_third_of_the_stake() {
     m.handle(1, Input::Message(ConsensusMessage::Vote(vote(&signers[2]))))
         .unwrap();
     assert_eq!(m.round(), 5, "two of four is");
+}
+
+/// Round 0's proposal of `signers[p]` (the proposer of round 0 of `ctx`) for a block timed `time_ms`.
+fn round_zero_proposal(
+    signers: &[Signer],
+    ctx: &HeightContext,
+    time_ms: u64,
+) -> (usize, ConsensusMessage) {
+    // The proposer of round 0 is whoever asks for a block when its machine starts.
+    let p = signers
+        .iter()
+        .position(|s| {
+            machine(s, ctx, &[])
+                .start(2_000)
+                .iter()
+                .any(|e| matches!(e, Effect::RequestBlock { .. }))
+        })
+        .unwrap();
+    let txs = vec![b"tx".to_vec()];
+    let block = netwright_consensus::Block {
+        header: netwright_consensus::BlockHeader {
+            height: 1,
+            round: 0,
+            parent_hash: ctx.parent_hash,
+            proposer: signers[p].id(),
+            time_ms,
+            tx_root: netwright_consensus::encoding::tx_root(&txs),
+            state_root: [1; 32],
+            validator_set_hash: ctx.validators.hash(),
+            evidence_root: netwright_consensus::Block::evidence_root_of(&[]),
+        },
+        txs,
+        evidence: vec![],
+    };
+    let proposal = Proposal {
+        height: 1,
+        round: 0,
+        pol_round: None,
+        block_hash: block.hash(),
+        proposer: signers[p].id(),
+    }
+    .sign(CHAIN, &signers[p]);
+    (p, ConsensusMessage::Proposal { proposal, block })
+}
+
+#[test]
+fn far_future_rounds_have_no_proposer_and_their_proposals_only_count_for_round_skip() {
+    let (signers, ctx) = network(4);
+    let mut m = machine(&signers[0], &ctx, &[]);
+    m.start(0);
+    assert!(m.proposer(2).is_some(), "inside the window");
+    assert_eq!(m.proposer(3), None, "beyond round 0 + 2");
+    assert_eq!(m.proposer(u32::MAX), None);
+    let (_, msg) = round_zero_proposal(&signers, &ctx, 1_500);
+    let ConsensusMessage::Proposal {
+        mut proposal,
+        block,
+    } = msg
+    else {
+        unreachable!()
+    };
+    proposal.proposal.round = u32::MAX;
+    let fx = m
+        .handle(
+            1,
+            Input::Message(ConsensusMessage::Proposal { proposal, block }),
+        )
+        .unwrap_err();
+    assert!(matches!(fx, InputError::BadSignature { .. }), "{fx}");
+    assert_eq!(m.round(), 0);
+}
+
+#[test]
+fn a_block_timed_beyond_the_clock_bound_gets_a_nil_prevote() {
+    let (signers, ctx) = network(4);
+    let ahead = Config::new(CHAIN).max_block_time_ahead_ms;
+    for (time_ms, expect_valid) in [
+        (2_000 + ahead, true),
+        (2_001 + ahead, false),
+        (u64::MAX, false),
+    ] {
+        let (p, msg) = round_zero_proposal(&signers, &ctx, time_ms);
+        let me = (p + 1) % 4;
+        let mut m = machine(&signers[me], &ctx, &[]);
+        m.start(2_000);
+        let fx = m.handle(2_000, Input::Message(msg)).unwrap();
+        let asked = fx
+            .iter()
+            .any(|e| matches!(e, Effect::RequestValidation { .. }));
+        assert_eq!(asked, expect_valid, "time {time_ms}: validation asked");
+        if !expect_valid {
+            let prevoted_nil = fx.iter().any(|e| {
+                matches!(e, Effect::Broadcast(ConsensusMessage::Vote(v))
+                    if v.vote.kind == VoteKind::Prevote && v.vote.block.is_none())
+            });
+            assert!(prevoted_nil, "time {time_ms}: {fx:?}");
+        }
+    }
 }

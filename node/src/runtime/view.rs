@@ -143,6 +143,7 @@ impl NodeView for RuntimeView {
             "time_ms": decoded.header.time_ms,
             "state_root": hex::encode(decoded.header.state_root),
             "txs": decoded.txs.len(),
+            "evidence": decoded.evidence.iter().map(evidence_json).collect::<Vec<_>>(),
             "block": hex::encode(block),
             "cert": hex::encode(cert),
         }))
@@ -284,9 +285,45 @@ pub fn rfc3339_ms(ms: u64) -> String {
     )
 }
 
+/// One committed evidence item as the block route shows it: what kind, who, where.
+fn evidence_json(e: &netwright_consensus::Evidence) -> Value {
+    json!({
+        "kind": e.kind(),
+        "offender": hex::encode(e.offender().0),
+        "height": e.height(),
+        "round": e.round(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use netwright_consensus::{BlockHash, Evidence, Proposal, Signer};
+
+    #[test]
+    fn committed_evidence_shows_its_kind_offender_height_and_round() {
+        let s = Signer::from_seed([9; 32]);
+        let p = |b: u8| {
+            Proposal {
+                height: 12,
+                round: 3,
+                pol_round: None,
+                block_hash: BlockHash([b; 32]),
+                proposer: s.id(),
+            }
+            .sign("c", &s)
+        };
+        let e = Evidence::duplicate_proposal(p(1), p(2));
+        assert_eq!(
+            evidence_json(&e),
+            json!({
+                "kind": "duplicate_proposal",
+                "offender": hex::encode(s.id().0),
+                "height": 12,
+                "round": 3,
+            })
+        );
+    }
 
     #[test]
     fn rfc3339_formats_known_instants() {
