@@ -14,11 +14,12 @@ use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use ed25519_dalek::{Signature, VerifyingKey};
+use ed25519_dalek::VerifyingKey;
 use sha2::{Digest, Sha256};
 
 use crate::keys::{KeyId, Signer, TrustedKeys};
 use crate::merkle::Hash;
+use crate::signature;
 
 /// The signature line prefix: EM DASH (U+2014) and a space.
 const DASH: &str = "\u{2014} ";
@@ -181,15 +182,15 @@ impl Checkpoint {
         let sig_bytes: [u8; 64] = sig
             .try_into()
             .map_err(|_| fail(5, "signature must be 64 bytes".into()))?;
-        let signature = Signature::from_bytes(&sig_bytes);
         let Some((id, key)) = trusted.iter().find(|(_, key)| key_hash(name, key) == hash) else {
             return Err(CheckpointError::UnknownKey {
                 name: name.to_owned(),
                 key_hash: hex::encode(hash),
             });
         };
-        key.verify_strict(checkpoint.body().as_bytes(), &signature)
-            .map_err(|_| CheckpointError::BadSignature { key: *id })?;
+        if !signature::verify(key.as_bytes(), checkpoint.body().as_bytes(), &sig_bytes) {
+            return Err(CheckpointError::BadSignature { key: *id });
+        }
         if checkpoint.body() != format!("{body}\n") {
             return Err(fail(1, "text is not in canonical form".into()));
         }

@@ -21,6 +21,7 @@ pub mod merkle;
 pub mod parallel;
 pub mod scan;
 mod sha256_lanes;
+pub mod signature;
 pub mod statement;
 pub mod stop;
 pub mod time;

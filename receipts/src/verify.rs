@@ -17,6 +17,7 @@ use crate::merkle::{leaf_hash, root, Hash, LEAF_PREFIX};
 use crate::parallel::{default_threads, map_chunks_dynamic};
 use crate::scan::read_line;
 use crate::sha256_lanes;
+use crate::signature::{verify_batch, Signed};
 use crate::statement::Parent;
 
 /// One problem found in a log. Line numbers are 1-based.
@@ -452,8 +453,10 @@ impl Read {
 
 /// Reads a chunk of lines, hashes them (statement digests and Merkle leaves)
 /// and checks their signatures with one batch verification; when the batch
-/// fails, each signature is checked on its own (`verify_strict`) to name the
-/// failing lines. `first` is the index of the chunk's first line in the log.
+/// fails, each signature is checked on its own to name the failing lines (the
+/// ZIP-215 rule of [`crate::signature`], under which a line's verdict does not
+/// depend on the other lines of its chunk). `first` is the index of the chunk's
+/// first line in the log.
 fn check_chunk(first: usize, lines: &[&[u8]], trusted: &TrustedKeys) -> Chunk {
     // The signed messages are about three quarters of the lines (base64).
     let mut buffer = Vec::with_capacity(lines.iter().map(|l| l.len() / 4 * 3 + 64).sum());
@@ -484,9 +487,7 @@ fn check_chunk(first: usize, lines: &[&[u8]], trusted: &TrustedKeys) -> Chunk {
 
     let mut entries = Vec::with_capacity(lines.len());
     let mut index = Vec::with_capacity(lines.len());
-    let mut messages = Vec::with_capacity(lines.len());
-    let mut signatures = Vec::with_capacity(lines.len());
-    let mut keys = Vec::with_capacity(lines.len());
+    let mut signed = Vec::with_capacity(lines.len());
     for (k, (r, &leaf)) in read.into_iter().zip(leaves).enumerate() {
         let r = match r {
             Ok(r) => r,
@@ -505,9 +506,11 @@ fn check_chunk(first: usize, lines: &[&[u8]], trusted: &TrustedKeys) -> Chunk {
         };
         if let Some(key) = trusted.get(&r.keyid) {
             index.push(first + k);
-            messages.push(&buffer[r.message.clone()]);
-            signatures.push(r.signature);
-            keys.push(*key);
+            signed.push(Signed {
+                key: key.to_bytes(),
+                message: &buffer[r.message.clone()],
+                signature: r.signature.to_bytes(),
+            });
         }
         entries.push(Ok(Entry {
             seq: r.seq,
@@ -519,17 +522,15 @@ fn check_chunk(first: usize, lines: &[&[u8]], trusted: &TrustedKeys) -> Chunk {
             keyid: r.keyid,
         }));
     }
-    let bad = if ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok() {
-        Vec::new()
-    } else {
-        (0..messages.len())
-            .filter(|&j| keys[j].verify_strict(messages[j], &signatures[j]).is_err())
-            .map(|j| index[j])
-            .collect()
-    };
+    let bad = verify_batch(&signed)
+        .into_iter()
+        .zip(index)
+        .filter(|(ok, _)| !ok)
+        .map(|(_, line)| line)
+        .collect();
     Chunk {
         entries,
-        checked: messages.len(),
+        checked: signed.len(),
         bad,
         root: root(leaves),
     }

@@ -1,9 +1,16 @@
 //! Signing and signature verification. The machine signs with a real ed25519 key and verifies
 //! through [`SignatureVerifier`], so a host may share verification results between machines
 //! (the simulator does) without weakening what is checked.
+//!
+//! Signing uses `ed25519-dalek` (RFC 8032 deterministic signatures). Verification follows the
+//! system's one signature rule, ZIP-215 via `ed25519-consensus` (stated in `docs/receipts.md`,
+//! "Signature rule"): non-canonical point encodings and small-order points are accepted, `S`
+//! must be below the group order, and the equation is the cofactored one. Validator keys are
+//! vetted where they enter the validator set (the ledger refuses small-order keys).
 
 use crate::types::{SignatureBytes, ValidatorId};
-use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
+use ed25519_consensus::{Signature, VerificationKey};
+use ed25519_dalek::{Signer as _, SigningKey};
 
 /// A validator's signing key.
 #[derive(Clone)]
@@ -43,7 +50,7 @@ pub trait SignatureVerifier {
     fn verify(&self, key: &ValidatorId, msg: &[u8], sig: &SignatureBytes) -> bool;
 }
 
-/// Plain ed25519 verification (strict: rejects small-order keys and malleable signatures).
+/// ed25519 verification under the ZIP-215 rule ([`verify_ed25519`]).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Ed25519Verifier;
 
@@ -53,13 +60,12 @@ impl SignatureVerifier for Ed25519Verifier {
     }
 }
 
-/// Strict ed25519 verification of one signature.
+/// ed25519 verification of one signature under ZIP-215: a key that is not a curve point,
+/// a non-canonical `S` or a failing cofactored equation gives `false`.
 pub fn verify_ed25519(key: &ValidatorId, msg: &[u8], sig: &SignatureBytes) -> bool {
-    let Ok(vk) = VerifyingKey::from_bytes(&key.0) else {
-        return false;
-    };
-    let sig = ed25519_dalek::Signature::from_bytes(&sig.0);
-    vk.verify_strict(msg, &sig).is_ok()
+    VerificationKey::try_from(key.0)
+        .and_then(|vk| vk.verify(&Signature::from(sig.0), msg))
+        .is_ok()
 }
 
 #[cfg(test)]
@@ -74,5 +80,39 @@ mod tests {
         assert!(!Ed25519Verifier.verify(&s.id(), b"hellp", &sig));
         let other = Signer::from_seed([8; 32]);
         assert!(!Ed25519Verifier.verify(&other.id(), b"hello", &sig));
+    }
+
+    /// The vectors of `docs/receipts.md` ("Signature rule") get their stated verdicts: votes
+    /// and proposals follow the same rule as receipts and transactions.
+    #[test]
+    fn signature_rule_vectors_get_their_verdicts() {
+        let doc = include_str!("../../../docs/receipts.md");
+        let block = doc
+            .split_once("<!-- signature-rule-vectors -->\n```text\n")
+            .and_then(|(_, rest)| rest.split_once("```"))
+            .map(|(block, _)| block)
+            .expect("vectors block");
+        let mut checked = 0;
+        for vector in block.split("\n\n") {
+            let field = |name: &str| {
+                vector
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name))
+                    .map(str::trim)
+                    .expect("field present")
+            };
+            let bytes = |name: &str| hex::decode(field(name)).expect("hex");
+            let key = ValidatorId(bytes("key ").try_into().expect("32 bytes"));
+            let sig = SignatureBytes(bytes("signature ").try_into().expect("64 bytes"));
+            let accept = field("verdict ") == "accept";
+            assert_eq!(
+                verify_ed25519(&key, &bytes("message "), &sig),
+                accept,
+                "vector {}",
+                field("vector ")
+            );
+            checked += 1;
+        }
+        assert_eq!(checked, 9);
     }
 }

@@ -5,7 +5,7 @@
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use ed25519_dalek::SigningKey;
 use netwright_ledger::codec::DecodedTx;
-use netwright_ledger::verify::verify_one;
+use netwright_ledger::verify_one;
 use netwright_ledger::{
     decode_tx, merkle, verify_signatures, Address, Genesis, GenesisAccount, GenesisValidator,
     Ledger, Params, PublicKey, TxBody, TxPayload,

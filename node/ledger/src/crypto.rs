@@ -5,6 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use borsh::{BorshDeserialize, BorshSerialize};
+use ed25519_consensus::VerificationKey;
 use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use thiserror::Error;
@@ -119,21 +120,26 @@ pub enum PublicKeyError {
 
 /// An ed25519 public key that decodes to a curve point of large order.
 ///
-/// Account addresses and validator identities are derived from it.
+/// Account addresses and validator identities are derived from it. Small-order keys are
+/// refused here, where keys enter the ledger: the signature rule itself (ZIP-215, see
+/// [`crate::signature`]) accepts them, and under it one signature by a small-order key is
+/// valid for every message.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct PublicKey {
     bytes: [u8; 32],
-    key: VerifyingKey,
+    key: VerificationKey,
 }
 
 impl PublicKey {
     /// Validates 32 bytes as a usable (on-curve, not small-order) ed25519 key.
     pub fn from_bytes(bytes: [u8; 32]) -> Result<PublicKey, PublicKeyError> {
-        let key = VerifyingKey::from_bytes(&bytes)
+        let point = VerifyingKey::from_bytes(&bytes)
             .map_err(|_| PublicKeyError::NotAPoint(hex::encode(bytes)))?;
-        if key.is_weak() {
+        if point.is_weak() {
             return Err(PublicKeyError::Weak(hex::encode(bytes)));
         }
+        let key = VerificationKey::try_from(bytes)
+            .map_err(|_| PublicKeyError::NotAPoint(hex::encode(bytes)))?;
         Ok(PublicKey { bytes, key })
     }
 
@@ -142,18 +148,20 @@ impl PublicKey {
         &self.bytes
     }
 
-    /// The key in the form the signature library verifies with.
-    pub fn verifying_key(&self) -> &VerifyingKey {
+    /// The decoded key signatures are verified with (ZIP-215, [`crate::signature`]).
+    pub fn verification_key(&self) -> &VerificationKey {
         &self.key
     }
 }
 
 impl From<VerifyingKey> for PublicKey {
+    /// The public half of a signing key. Both libraries decode the same 32 bytes to the same
+    /// point, so a key `ed25519-dalek` holds always decodes here.
     fn from(key: VerifyingKey) -> Self {
-        PublicKey {
-            bytes: key.to_bytes(),
-            key,
-        }
+        let bytes = key.to_bytes();
+        let key = VerificationKey::try_from(bytes)
+            .expect("an ed25519-dalek verifying key is a curve point ed25519-consensus decodes");
+        PublicKey { bytes, key }
     }
 }
 

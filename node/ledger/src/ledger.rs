@@ -12,8 +12,8 @@ use crate::error::{BlockError, TxError};
 use crate::exec::{self, Changes};
 use crate::genesis::{Genesis, GenesisError, Params, MAX_TOTAL_SUPPLY};
 use crate::merkle;
+use crate::signature::{verify_one, verify_signatures};
 use crate::state::{Account, LastBlock, SnapshotError, State, StateKey, ValidatorRecord};
-use crate::verify::{verify_one, verify_signatures};
 
 /// A transaction accepted by [`Ledger::check_tx`], with what a mempool needs
 /// to order and deduplicate it.

@@ -18,9 +18,9 @@ mod exec;
 pub mod genesis;
 pub mod ledger;
 pub mod merkle;
+pub mod signature;
 pub mod state;
 pub mod tx;
-pub mod verify;
 
 pub use address::{Address, AddressError};
 pub use codec::{decode_tx, decode_tx_cached, DecodedTx, KeyCache, TxDecodeError};
@@ -33,6 +33,6 @@ pub use ledger::{
     AccountView, BlockOutcome, CheckedTx, KnownTxs, Ledger, NoKnownTxs, TxResult, UnbondingEntry,
     ValidatorUpdate, ValidatorView, WriteSet,
 };
+pub use signature::{verify_one, verify_signatures};
 pub use state::SnapshotError;
 pub use tx::{SignedTx, TxBody, TxPayload, MAX_TX_BYTES, TX_SIGN_DOMAIN};
-pub use verify::verify_signatures;

@@ -15,7 +15,7 @@
 //! BLAKE3 over the complete signed bytes.
 
 use borsh::BorshSerialize;
-use ed25519_dalek::{Signature, Signer, SigningKey};
+use ed25519_dalek::{Signer, SigningKey};
 
 use crate::address::Address;
 use crate::crypto::{Hash, PublicKey};
@@ -187,13 +187,15 @@ impl SignedTx {
         Hash::of(&self.encode())
     }
 
-    /// Verifies the signature alone (strict ed25519 rules).
+    /// Verifies the signature alone (the ZIP-215 rule of [`crate::signature`]).
     pub fn verify_signature(&self) -> bool {
-        let sig = Signature::from_bytes(&self.signature);
         self.payload
             .signer
-            .verifying_key()
-            .verify_strict(&self.payload.signing_bytes(), &sig)
+            .verification_key()
+            .verify(
+                &ed25519_consensus::Signature::from(self.signature),
+                &self.payload.signing_bytes(),
+            )
             .is_ok()
     }
 

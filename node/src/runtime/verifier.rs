@@ -3,7 +3,7 @@
 //! ed25519 batch on one thread. Larger batches cost less per signature (the multiscalar
 //! multiplication shares its doublings, and from about a hundred signatures switches to a
 //! cheaper bucket method), and a transaction's verdict does not depend on what else is in the
-//! batch (`netwright_ledger::verify`), so gathering changes no verdict.
+//! batch (ZIP-215, `netwright_ledger::signature`), so gathering changes no verdict.
 //!
 //! A peer's copy of a transaction can arrive after a block already carried it (the block's
 //! execution verified it then); such copies, recognised by hash among the recently committed
