@@ -81,7 +81,7 @@ pub fn read_line<'b>(line: &[u8], buffer: &'b mut Vec<u8>) -> Option<LineView<'b
     let payload_len = decoded_len(payload_b64)?;
     write_pae_header(buffer, PAYLOAD_TYPE, payload_len);
     let payload_start = buffer.len();
-    crate::base64_lanes::decode_into(payload_b64, buffer)?;
+    STANDARD.decode_vec(payload_b64, buffer).ok()?;
     if buffer.len() - payload_start != payload_len {
         return None;
     }

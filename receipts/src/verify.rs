@@ -13,10 +13,9 @@ use crate::digest_map::{self, DigestMap};
 use crate::envelope::{open_line, write_pae_header, FormatError, PAYLOAD_TYPE};
 use crate::keys::{KeyId, TrustedKeys};
 use crate::log::split_lines;
-use crate::merkle::{leaf_hash, root, Hash, LEAF_PREFIX};
+use crate::merkle::{leaf_hash, root, Hash};
 use crate::parallel::{default_threads, map_chunks_dynamic};
 use crate::scan::read_line;
-use crate::sha256_lanes;
 use crate::statement::Parent;
 
 /// One problem found in a log. Line numbers are 1-based.
@@ -462,32 +461,14 @@ fn check_chunk(first: usize, lines: &[&[u8]], trusted: &TrustedKeys) -> Chunk {
     for line in lines {
         read.push(read_entry(line, &mut buffer, &mut network));
     }
-    // Both statement digests and the Merkle leaves, computed several inputs
-    // at a time (BLAKE3 eight side by side, SHA-256 two).
-    let statements: Vec<&[u8]> = read
-        .iter()
-        .filter_map(|r| r.as_ref().ok())
-        .filter(|r| r.digest.is_none())
-        .map(|r| r.statement(&buffer))
-        .collect();
-    let mut blake3 = Vec::with_capacity(statements.len());
-    crate::blake3_lanes::hash_many(&statements, &mut blake3);
-    let mut sha256 = Vec::with_capacity(statements.len() + lines.len());
-    let inputs: Vec<sha256_lanes::Input<'_>> = statements
-        .iter()
-        .map(|s| (&[][..], *s))
-        .chain(lines.iter().map(|l| (&LEAF_PREFIX[..], *l)))
-        .collect();
-    sha256_lanes::hash_many(&inputs, &mut sha256);
-    let (sha256, leaves) = sha256.split_at(statements.len());
-    let mut fresh = statements.iter().zip(sha256).zip(blake3);
+    let leaves: Vec<Hash> = lines.iter().map(|line| leaf_hash(line)).collect();
 
     let mut entries = Vec::with_capacity(lines.len());
     let mut index = Vec::with_capacity(lines.len());
     let mut messages = Vec::with_capacity(lines.len());
     let mut signatures = Vec::with_capacity(lines.len());
     let mut keys = Vec::with_capacity(lines.len());
-    for (k, (r, &leaf)) in read.into_iter().zip(leaves).enumerate() {
+    for (k, (r, &leaf)) in read.into_iter().zip(&leaves).enumerate() {
         let r = match r {
             Ok(r) => r,
             Err(error) => {
@@ -495,14 +476,10 @@ fn check_chunk(first: usize, lines: &[&[u8]], trusted: &TrustedKeys) -> Chunk {
                 continue;
             }
         };
-        let digest = match r.digest {
-            Some(d) => d,
-            None => match fresh.next() {
-                Some(((_, &sha256), blake3)) => DigestSet { sha256, blake3 },
-                // One digest was computed for each entry without one.
-                None => DigestSet::of(r.statement(&buffer)),
-            },
-        };
+        // The reference reader already hashed the statement it read.
+        let digest = r
+            .digest
+            .unwrap_or_else(|| DigestSet::of(r.statement(&buffer)));
         if let Some(key) = trusted.get(&r.keyid) {
             index.push(first + k);
             messages.push(&buffer[r.message.clone()]);
@@ -531,7 +508,7 @@ fn check_chunk(first: usize, lines: &[&[u8]], trusted: &TrustedKeys) -> Chunk {
         entries,
         checked: messages.len(),
         bad,
-        root: root(leaves),
+        root: root(&leaves),
     }
 }
 
