@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::digest::DigestSet;
 use crate::jcs::{to_canonical, write_decimal, CanonicalError};
 use crate::keys::{KeyId, Signer};
-use crate::statement::{Receipt, StatementError};
+use crate::statement::{canonical_body_depth, Receipt, StatementError, MAX_BODY_DEPTH};
 
 /// DSSE payload type of receipt statements.
 pub const PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
@@ -75,6 +75,14 @@ pub enum FormatError {
     /// The statement does not follow the receipt format.
     #[error("statement {0}")]
     Statement(StatementError),
+    /// `predicate.body` nests deeper than the format allows.
+    #[error("body nested {depth} deep, limit {limit}")]
+    BodyTooDeep {
+        /// How deeply the body nests (the body object counting as 1).
+        depth: usize,
+        /// The limit, [`MAX_BODY_DEPTH`].
+        limit: usize,
+    },
 }
 
 /// A receipt read from (or written as) one log line; its signature is not yet checked.
@@ -258,6 +266,14 @@ pub fn open_line(line: &[u8]) -> Result<SignedReceipt, FormatError> {
             field: "/signatures/0/sig".into(),
             reason: "must be canonical standard base64 of 64 bytes".into(),
         })?;
+    // Measured before parsing: a body too deep for the parser is reported as
+    // what it is, not as unreadable JSON.
+    if let Some(depth) = canonical_body_depth(&payload).filter(|&d| d > MAX_BODY_DEPTH) {
+        return Err(FormatError::BodyTooDeep {
+            depth,
+            limit: MAX_BODY_DEPTH,
+        });
+    }
     let value: Value =
         serde_json::from_slice(&payload).map_err(|e| FormatError::PayloadJson(e.to_string()))?;
     let canonical = to_canonical(&value).map_err(FormatError::PayloadValue)?;

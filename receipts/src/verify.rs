@@ -7,7 +7,7 @@ use std::ops::Range;
 
 use ed25519_dalek::Signature;
 
-use crate::checkpoint::Checkpoint;
+use crate::checkpoint::{origin_for, Checkpoint};
 use crate::digest::{Algorithm, DigestSet};
 use crate::digest_map::{self, DigestMap};
 use crate::envelope::{open_line, write_pae_header, FormatError, PAYLOAD_TYPE};
@@ -160,6 +160,23 @@ pub enum Finding {
         /// Receipts (complete lines) in the log.
         log_size: u64,
     },
+    /// A receipt's body nests deeper than the format allows. The statement is
+    /// not read, so its signature and chain link are not checked.
+    BodyTooDeep {
+        /// Line number.
+        line: usize,
+        /// How deeply the body nests (the body object counting as 1).
+        depth: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The checkpoint names another log than this one in its origin.
+    CheckpointOriginMismatch {
+        /// The checkpoint's origin.
+        origin: String,
+        /// The origin of this log's checkpoints.
+        expected: String,
+    },
     /// The first `size` lines do not hash to the checkpoint's root.
     CheckpointRootMismatch {
         /// Checkpoint size.
@@ -278,6 +295,14 @@ impl fmt::Display for Finding {
                 "log truncated: checkpoint covers {checkpoint_size} receipts but the log has {log_size}; lines {}..={checkpoint_size} are missing",
                 log_size + 1
             ),
+            Finding::BodyTooDeep { line, depth, limit } => write!(
+                f,
+                "line {line}: body nested {depth} deep, limit {limit}: the receipt is outside the format (its signature and chain link are not checked)"
+            ),
+            Finding::CheckpointOriginMismatch { origin, expected } => write!(
+                f,
+                "checkpoint origin {origin:?} is not this log's {expected:?}: the checkpoint belongs to another log"
+            ),
             Finding::CheckpointRootMismatch { size, expected, computed } => write!(
                 f,
                 "first {size} lines hash to root {} but the checkpoint says {}: history was rewritten",
@@ -295,6 +320,9 @@ pub struct VerifyOptions<'a> {
     pub trusted: &'a TrustedKeys,
     /// A checkpoint (already signature-checked) the log must be consistent with.
     pub checkpoint: Option<&'a Checkpoint>,
+    /// The origin the checkpoint must carry; `None` means `netwright/<network>`,
+    /// with the network of the log's first receipt.
+    pub origin: Option<&'a str>,
     /// Worker threads; 0 means the machine's available parallelism.
     pub threads: usize,
     /// Stop listing findings after this many (the count of the rest is kept).
@@ -307,6 +335,7 @@ impl<'a> VerifyOptions<'a> {
         Self {
             trusted,
             checkpoint: None,
+            origin: None,
             threads: 0,
             max_findings: 1000,
         }
@@ -580,6 +609,12 @@ pub fn verify_bytes(bytes: &[u8], options: &VerifyOptions<'_>) -> Report {
     for (i, parsed) in entries.iter().enumerate() {
         let line = i + 1;
         let e = match parsed {
+            Err(FormatError::BodyTooDeep { depth, limit }) => {
+                let (depth, limit) = (*depth, *limit);
+                findings.push(Finding::BodyTooDeep { line, depth, limit });
+                prev = None;
+                continue;
+            }
             Err(error) => {
                 findings.push(Finding::Malformed {
                     line,
@@ -651,6 +686,17 @@ pub fn verify_bytes(bytes: &[u8], options: &VerifyOptions<'_>) -> Report {
         });
     }
     if let Some(cp) = options.checkpoint {
+        let expected = match (options.origin, network) {
+            (Some(origin), _) => Some(origin.to_owned()),
+            (None, Some(network)) => Some(origin_for(network)),
+            (None, None) => None,
+        };
+        if let Some(expected) = expected.filter(|e| *e != cp.origin) {
+            findings.push(Finding::CheckpointOriginMismatch {
+                origin: cp.origin.clone(),
+                expected,
+            });
+        }
         if cp.size > lines.len() as u64 {
             findings.push(Finding::Truncated {
                 checkpoint_size: cp.size,
