@@ -170,6 +170,28 @@ fn split_template(line: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
     (rest == TAIL).then_some((payload, keyid, sig))
 }
 
+/// The signature parts of a line in the canonical envelope template, whatever its
+/// statement holds: the key id, the signature, and where the signed message
+/// `PAE(PAYLOAD_TYPE, payload)` was appended to `buffer`. `None` (with `buffer`
+/// possibly grown) when the envelope itself is not canonical.
+pub(crate) fn signed_parts(
+    line: &[u8],
+    buffer: &mut Vec<u8>,
+) -> Option<(KeyId, Signature, std::ops::Range<usize>)> {
+    let (payload_b64, keyid_hex, sig_b64) = split_template(line)?;
+    let keyid = KeyId::parse(std::str::from_utf8(keyid_hex).ok()?)?;
+    let sig_bytes: [u8; 64] = STANDARD.decode(sig_b64).ok()?.try_into().ok()?;
+    let payload = STANDARD.decode(payload_b64).ok()?;
+    let start = buffer.len();
+    write_pae_header(buffer, PAYLOAD_TYPE, payload.len());
+    buffer.extend_from_slice(&payload);
+    Some((
+        keyid,
+        Signature::from_bytes(&sig_bytes),
+        start..buffer.len(),
+    ))
+}
+
 /// Explains why a line that does not match the canonical template is wrong.
 fn diagnose(line: &[u8]) -> FormatError {
     let value: Value = match serde_json::from_slice(line) {

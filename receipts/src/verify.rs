@@ -10,7 +10,7 @@ use ed25519_dalek::Signature;
 use crate::checkpoint::{origin_for, Checkpoint};
 use crate::digest::{Algorithm, DigestSet};
 use crate::digest_map::{self, DigestMap};
-use crate::envelope::{open_line, write_pae_header, FormatError, PAYLOAD_TYPE};
+use crate::envelope::{open_line, signed_parts, write_pae_header, FormatError, PAYLOAD_TYPE};
 use crate::keys::{KeyId, TrustedKeys};
 use crate::log::split_lines;
 use crate::merkle::{leaf_hash, root, Hash};
@@ -160,8 +160,9 @@ pub enum Finding {
         /// Receipts (complete lines) in the log.
         log_size: u64,
     },
-    /// A receipt's body nests deeper than the format allows. The statement is
-    /// not read, so its signature and chain link are not checked.
+    /// A receipt signed by a trusted key has a body nested deeper than the format
+    /// allows. The statement is not read, so its chain link is not checked. (A
+    /// line with such a body and no valid trusted signature is `Malformed`.)
     BodyTooDeep {
         /// Line number.
         line: usize,
@@ -297,7 +298,7 @@ impl fmt::Display for Finding {
             ),
             Finding::BodyTooDeep { line, depth, limit } => write!(
                 f,
-                "line {line}: body nested {depth} deep, limit {limit}: the receipt is outside the format (its signature and chain link are not checked)"
+                "line {line}: body nested {depth} deep, limit {limit}: a signed receipt outside the format (its chain link is not checked)"
             ),
             Finding::CheckpointOriginMismatch { origin, expected } => write!(
                 f,
@@ -467,6 +468,9 @@ struct Chunk {
     checked: usize,
     /// Indices (into the whole log) of lines whose signature fails.
     bad: Vec<usize>,
+    /// Indices of lines whose body is too deep to read but whose signature
+    /// names a trusted key (and is checked with the others).
+    deep_trusted: Vec<usize>,
     /// The Merkle tree hash of the chunk's lines.
     root: Hash,
 }
@@ -487,8 +491,15 @@ fn check_chunk(first: usize, lines: &[&[u8]], trusted: &TrustedKeys) -> Chunk {
     let mut buffer = Vec::with_capacity(lines.iter().map(|l| l.len() / 4 * 3 + 64).sum());
     let mut read = Vec::with_capacity(lines.len());
     let mut network = None;
-    for line in lines {
-        read.push(read_entry(line, &mut buffer, &mut network));
+    // Lines whose body is too deep to read still have their signature checked,
+    // so that only a receipt a trusted writer signed is reported as such.
+    let mut deep = Vec::new();
+    for (k, line) in lines.iter().enumerate() {
+        let entry = read_entry(line, &mut buffer, &mut network);
+        if let Err(FormatError::BodyTooDeep { .. }) = entry {
+            deep.extend(signed_parts(line, &mut buffer).map(|parts| (k, parts)));
+        }
+        read.push(entry);
     }
     let leaves: Vec<Hash> = lines.iter().map(|line| leaf_hash(line)).collect();
 
@@ -525,6 +536,16 @@ fn check_chunk(first: usize, lines: &[&[u8]], trusted: &TrustedKeys) -> Chunk {
             keyid: r.keyid,
         }));
     }
+    let mut deep_trusted = Vec::new();
+    for (k, (keyid, signature, message)) in deep {
+        if let Some(key) = trusted.get(&keyid) {
+            index.push(first + k);
+            messages.push(&buffer[message]);
+            signatures.push(signature);
+            keys.push(*key);
+            deep_trusted.push(first + k);
+        }
+    }
     let bad = if ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok() {
         Vec::new()
     } else {
@@ -537,6 +558,7 @@ fn check_chunk(first: usize, lines: &[&[u8]], trusted: &TrustedKeys) -> Chunk {
         entries,
         checked: messages.len(),
         bad,
+        deep_trusted,
         root: root(&leaves),
     }
 }
@@ -574,6 +596,7 @@ pub fn verify_bytes(bytes: &[u8], options: &VerifyOptions<'_>) -> Report {
     let mut entries: Vec<Result<Entry, FormatError>> = Vec::with_capacity(lines.len());
     let mut checked = 0;
     let mut bad = Vec::new();
+    let mut deep_trusted = Vec::new();
     // Every chunk but the last holds BATCH (a power of two) lines, so the
     // chunks' roots combine into the whole tree's root like leaves do.
     let mut chunk_roots = Vec::with_capacity(chunks.len());
@@ -581,6 +604,8 @@ pub fn verify_bytes(bytes: &[u8], options: &VerifyOptions<'_>) -> Report {
         entries.extend(chunk.entries);
         checked += chunk.checked;
         bad.extend(chunk.bad);
+        // Chunks come in log order, so this stays sorted.
+        deep_trusted.extend(chunk.deep_trusted);
         chunk_roots.push(chunk.root);
     }
     bad.sort_unstable();
@@ -609,9 +634,16 @@ pub fn verify_bytes(bytes: &[u8], options: &VerifyOptions<'_>) -> Report {
     for (i, parsed) in entries.iter().enumerate() {
         let line = i + 1;
         let e = match parsed {
-            Err(FormatError::BodyTooDeep { depth, limit }) => {
-                let (depth, limit) = (*depth, *limit);
-                findings.push(Finding::BodyTooDeep { line, depth, limit });
+            // Out of format when a trusted key signed it; otherwise it is a
+            // malformed line like any other.
+            Err(FormatError::BodyTooDeep { depth, limit })
+                if deep_trusted.binary_search(&i).is_ok() && bad.binary_search(&i).is_err() =>
+            {
+                findings.push(Finding::BodyTooDeep {
+                    line,
+                    depth: *depth,
+                    limit: *limit,
+                });
                 prev = None;
                 continue;
             }

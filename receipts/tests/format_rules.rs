@@ -102,10 +102,61 @@ fn a_body_too_deep_in_a_log_is_reported_as_such_not_as_tampering() {
             message.starts_with(&format!("line 3: body nested {depth} deep, limit 64")),
             "{message}"
         );
+        // Its signature was checked with the others.
+        assert_eq!(report.valid_signatures, 3);
         let rule = StopRule::from_report(&report).unwrap();
         assert_eq!(rule.reason, StopReason::OutOfFormat);
         assert_eq!(rule.reason.to_string(), "out-of-format");
     }
+}
+
+#[test]
+fn a_body_too_deep_without_a_trusted_signature_is_tampering() {
+    for depth in [MAX_BODY_DEPTH + 1, 200] {
+        let bytes = log_ending_in_deep_body(2, depth);
+        let mut l = lines(&bytes);
+        let deep = open_line(&l[2]).map(|_| ()).unwrap_err();
+        assert!(matches!(deep, FormatError::BodyTooDeep { .. }));
+        // Signed by a key nobody trusts, or with a signature that does not verify.
+        let r = netwright_receipts::envelope::pae(
+            netwright_receipts::envelope::PAYLOAD_TYPE,
+            b"another message",
+        );
+        let stranger = netwright_receipts::Signer::from_seed(&[7; 32]);
+        for (keyid, signer) in [(stranger.id(), &stranger), (signer().id(), &signer())] {
+            let text = String::from_utf8(l[2].clone()).unwrap();
+            let payload_b64 = text
+                .strip_prefix("{\"payload\":\"")
+                .and_then(|t| t.split('"').next())
+                .unwrap();
+            let payload = base64_decode(payload_b64);
+            let signature = signer.sign(&r);
+            l[2] = netwright_receipts::envelope::encode_envelope(&payload, &keyid, &signature);
+            let report = verify(&join(&l));
+            assert!(
+                matches!(
+                    report.findings.as_slice(),
+                    [Finding::Malformed {
+                        line: 3,
+                        error: FormatError::BodyTooDeep { .. }
+                    }]
+                ),
+                "{:?}",
+                report.findings
+            );
+            assert_eq!(
+                StopRule::from_report(&report).unwrap().reason,
+                StopReason::Tampered
+            );
+        }
+    }
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .unwrap()
 }
 
 #[test]
