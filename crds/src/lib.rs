@@ -7,6 +7,7 @@
 //! - [`crd`]: the CustomResourceDefinition and its JSON schema;
 //! - [`reference`]: the field reference (`docs/spec.md`) generated from the schema.
 
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod crd;

@@ -76,6 +76,11 @@ pub fn check_origin(origin: &str) -> Result<(), String> {
     }
 }
 
+/// The origin of a network's log checkpoints: `netwright/<network>`.
+pub fn origin_for(network: &str) -> String {
+    format!("netwright/{network}")
+}
+
 /// First 4 bytes of `SHA-256(name || "\n" || 0x01 || public key)`.
 pub fn key_hash(name: &str, key: &VerifyingKey) -> [u8; 4] {
     let mut h = Sha256::new();

@@ -90,9 +90,6 @@ const HEX_VALUE: [u8; 256] = {
 /// Parses exactly 64 lowercase hexadecimal characters (as bytes) into 32 bytes.
 pub fn parse_hex32_bytes(text: &[u8]) -> Option<[u8; 32]> {
     let text: &[u8; 64] = text.try_into().ok()?;
-    if let Some(decoded) = crate::hex_lanes::decode32(text) {
-        return decoded;
-    }
     let mut out = [0u8; 32];
     let mut bad = 0u8;
     for (byte, pair) in out.iter_mut().zip(text.chunks_exact(2)) {

@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::digest::DigestSet;
 use crate::jcs::{to_canonical, write_decimal, CanonicalError};
 use crate::keys::{KeyId, Signer};
-use crate::statement::{Receipt, StatementError};
+use crate::statement::{canonical_body_depth, Receipt, StatementError, MAX_BODY_DEPTH};
 
 /// DSSE payload type of receipt statements.
 pub const PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
@@ -75,6 +75,14 @@ pub enum FormatError {
     /// The statement does not follow the receipt format.
     #[error("statement {0}")]
     Statement(StatementError),
+    /// `predicate.body` nests deeper than the format allows.
+    #[error("body nested {depth} deep, limit {limit}")]
+    BodyTooDeep {
+        /// How deeply the body nests (the body object counting as 1).
+        depth: usize,
+        /// The limit, [`MAX_BODY_DEPTH`].
+        limit: usize,
+    },
 }
 
 /// A receipt read from (or written as) one log line; its signature is not yet checked.
@@ -160,6 +168,28 @@ fn split_template(line: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
     let sig_len = rest.iter().position(|&b| !is_b64(b))?;
     let (sig, rest) = rest.split_at(sig_len);
     (rest == TAIL).then_some((payload, keyid, sig))
+}
+
+/// The signature parts of a line in the canonical envelope template, whatever its
+/// statement holds: the key id, the signature, and where the signed message
+/// `PAE(PAYLOAD_TYPE, payload)` was appended to `buffer`. `None` (with `buffer`
+/// possibly grown) when the envelope itself is not canonical.
+pub(crate) fn signed_parts(
+    line: &[u8],
+    buffer: &mut Vec<u8>,
+) -> Option<(KeyId, Signature, std::ops::Range<usize>)> {
+    let (payload_b64, keyid_hex, sig_b64) = split_template(line)?;
+    let keyid = KeyId::parse(std::str::from_utf8(keyid_hex).ok()?)?;
+    let sig_bytes: [u8; 64] = STANDARD.decode(sig_b64).ok()?.try_into().ok()?;
+    let payload = STANDARD.decode(payload_b64).ok()?;
+    let start = buffer.len();
+    write_pae_header(buffer, PAYLOAD_TYPE, payload.len());
+    buffer.extend_from_slice(&payload);
+    Some((
+        keyid,
+        Signature::from_bytes(&sig_bytes),
+        start..buffer.len(),
+    ))
 }
 
 /// Explains why a line that does not match the canonical template is wrong.
@@ -258,6 +288,14 @@ pub fn open_line(line: &[u8]) -> Result<SignedReceipt, FormatError> {
             field: "/signatures/0/sig".into(),
             reason: "must be canonical standard base64 of 64 bytes".into(),
         })?;
+    // Measured before parsing: a body too deep for the parser is reported as
+    // what it is, not as unreadable JSON.
+    if let Some(depth) = canonical_body_depth(&payload).filter(|&d| d > MAX_BODY_DEPTH) {
+        return Err(FormatError::BodyTooDeep {
+            depth,
+            limit: MAX_BODY_DEPTH,
+        });
+    }
     let value: Value =
         serde_json::from_slice(&payload).map_err(|e| FormatError::PayloadJson(e.to_string()))?;
     let canonical = to_canonical(&value).map_err(FormatError::PayloadValue)?;

@@ -199,6 +199,64 @@ pub(crate) fn write_string_content(out: &mut Vec<u8>, s: &str) {
     }
 }
 
+/// How deeply arrays and objects nest in `value`: 0 for a scalar, 1 for a
+/// container holding only scalars, and so on. Iterative, so any depth is safe.
+pub fn value_depth(value: &Value) -> usize {
+    let mut deepest = 0;
+    let mut pending: Vec<(&Value, usize)> = vec![(value, 1)];
+    while let Some((v, level)) = pending.pop() {
+        match v {
+            Value::Array(items) => {
+                deepest = deepest.max(level);
+                pending.extend(items.iter().map(|item| (item, level + 1)));
+            }
+            Value::Object(map) => {
+                deepest = deepest.max(level);
+                pending.extend(map.values().map(|item| (item, level + 1)));
+            }
+            _ => {}
+        }
+    }
+    deepest
+}
+
+/// How deeply arrays and objects nest in the JSON text at the start of `bytes`,
+/// counted as [`value_depth`] does, without parsing it: brackets are counted
+/// outside strings until the first value closes (or the bytes end). Meant for
+/// text a parser refuses or that is too deep to parse; it does not validate.
+pub fn nesting_depth(bytes: &[u8]) -> usize {
+    let mut depth = 0usize;
+    let mut deepest = 0;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in bytes {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    deepest
+}
+
 /// Deepest nesting of arrays and objects [`is_canonical`] follows. Deeper documents
 /// are rejected by it; callers with a fallback parser leave them to that parser.
 pub const MAX_FAST_DEPTH: usize = 64;

@@ -9,7 +9,9 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use crate::batch::{chain_and_sign, SignedBatch, SIGN_CHUNK};
-use crate::checkpoint::{check_origin, checkpoints_dir, latest_note, note_file_name, Checkpoint};
+use crate::checkpoint::{
+    check_origin, checkpoints_dir, latest_note, note_file_name, origin_for, Checkpoint,
+};
 use crate::digest::DigestSet;
 use crate::envelope::{open_line, FormatError};
 use crate::jcs::CanonicalError;
@@ -185,7 +187,7 @@ impl LogWriter {
         check_network(&options.network).map_err(LogError::Invalid)?;
         let origin = options
             .origin
-            .unwrap_or_else(|| format!("netwright/{}", options.network));
+            .unwrap_or_else(|| origin_for(&options.network));
         check_origin(&origin).map_err(LogError::Invalid)?;
         let lock = acquire_lock(path)?;
         let existed = path.exists();

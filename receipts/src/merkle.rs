@@ -318,6 +318,160 @@ mod tests {
         assert_ne!(root(&roots), root(&l));
     }
 
+    // The test tree of the Certificate Transparency reference implementations:
+    // eight leaves of 0, 1, 1, 2, 2, 4, 8 and 16 bytes, with the roots of its
+    // prefixes and proofs published in google/trillian
+    // merkle/log_verifier_test.go (commit 046133338f74123a69fbdf2434eba4ec4f4e5e0d).
+    // Leaf hashes are RFC 9162's: SHA-256(0x00 || data).
+    const CT_LEAVES: [&str; 8] = [
+        "",
+        "00",
+        "10",
+        "2021",
+        "3031",
+        "40414243",
+        "5051525354555657",
+        "606162636465666768696a6b6c6d6e6f",
+    ];
+    /// `CT_ROOTS[i]`: the root of the tree over the first `i + 1` leaves.
+    const CT_ROOTS: [&str; 8] = [
+        "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+        "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
+        "aeb6bcfe274b70a14fb067a5e5578264db0fa9b51af5e0ba159158f329e06e77",
+        "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+        "4e3bbb1f7b478dcfe71fb631631519a3bca12c9aefca1612bfce4c13a86264d4",
+        "76e67dadbcdf1e10e1b74ddc608abd2f98dfb16fbce75277b5232a127f2087ef",
+        "ddb89be403809e325750d3d263cd78929c2942b7942a34b77e122c9594a74c8c",
+        "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
+    ];
+    /// (0-based leaf index, tree size, path); the source numbers leaves from 1.
+    const CT_INCLUSION: [(u64, u64, &[&str]); 4] = [
+        (
+            0,
+            8,
+            &[
+                "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+                "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+                "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
+            ],
+        ),
+        (
+            5,
+            8,
+            &[
+                "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+                "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+                "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+            ],
+        ),
+        (
+            2,
+            3,
+            &["fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"],
+        ),
+        (
+            1,
+            5,
+            &[
+                "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+                "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+                "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+            ],
+        ),
+    ];
+    /// (old size, new size, proof).
+    const CT_CONSISTENCY: [(u64, u64, &[&str]); 4] = [
+        (1, 1, &[]),
+        (
+            1,
+            8,
+            &[
+                "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+                "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+                "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
+            ],
+        ),
+        (
+            6,
+            8,
+            &[
+                "0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
+                "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+                "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+            ],
+        ),
+        (
+            2,
+            5,
+            &[
+                "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+                "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+            ],
+        ),
+    ];
+
+    fn ct_leaves() -> Vec<Hash> {
+        CT_LEAVES
+            .iter()
+            .map(|h| leaf_hash(&hex::decode(h).unwrap()))
+            .collect()
+    }
+
+    fn hashes(hex_list: &[&str]) -> Vec<Hash> {
+        hex_list
+            .iter()
+            .map(|h| hex::decode(h).unwrap().try_into().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn ct_reference_roots() {
+        let l = ct_leaves();
+        for (i, expected) in CT_ROOTS.iter().enumerate() {
+            assert_eq!(hex::encode(root(&l[..=i])), *expected, "size {}", i + 1);
+        }
+    }
+
+    #[test]
+    fn ct_reference_inclusion_proofs() {
+        let l = ct_leaves();
+        for (index, size, path) in CT_INCLUSION {
+            let tree = &l[..size as usize];
+            let proof = inclusion_proof(tree, index).unwrap();
+            assert_eq!(proof.path, hashes(path), "leaf {index} of {size}");
+            let r = hashes(&[CT_ROOTS[size as usize - 1]])[0];
+            assert!(verify_inclusion(&l[index as usize], &proof, &r).is_ok());
+            // The published proof does not hold for a neighbouring index or a
+            // doubled size (the mutations the reference tests make).
+            for (wrong_index, wrong_size) in [(index ^ 1, size), (index, size * 2)] {
+                let wrong = InclusionProof {
+                    leaf_index: wrong_index,
+                    tree_size: wrong_size,
+                    path: proof.path.clone(),
+                };
+                if wrong_index < wrong_size && (wrong_index, wrong_size) != (index, size) {
+                    assert!(verify_inclusion(&l[index as usize], &wrong, &r).is_err());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn ct_reference_consistency_proofs() {
+        let l = ct_leaves();
+        for (old, new, path) in CT_CONSISTENCY {
+            let proof = consistency_proof(&l[..new as usize], old).unwrap();
+            assert_eq!(proof.path, hashes(path), "{old} -> {new}");
+            let old_root = hashes(&[CT_ROOTS[old as usize - 1]])[0];
+            let new_root = hashes(&[CT_ROOTS[new as usize - 1]])[0];
+            assert!(verify_consistency(&old_root, &new_root, &proof).is_ok());
+            if !proof.path.is_empty() {
+                // Swapped roots fail.
+                assert!(verify_consistency(&new_root, &old_root, &proof).is_err());
+            }
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
 

@@ -17,11 +17,17 @@ use ed25519_dalek::Signature;
 
 use crate::digest::{parse_hex32_bytes, DigestSet};
 use crate::envelope::{write_pae_header, HEAD, MIDDLE, PAYLOAD_TYPE, SIG_FIELD, TAIL};
-use crate::jcs::Reader;
+use crate::jcs::{Reader, MAX_FAST_DEPTH};
 use crate::keys::KeyId;
 use crate::statement::{
-    check_git_commit, check_kind, check_network, Parent, GENESIS, PREDICATE_TYPE, STATEMENT_TYPE,
+    check_git_commit, check_kind, check_network, Parent, GENESIS, MAX_BODY_DEPTH, PREDICATE_TYPE,
+    STATEMENT_TYPE,
 };
+
+// The body is read as a top-level document (depth 1), so the fast reader follows
+// exactly the nesting a body may have, and accepts every body the reference
+// reader accepts.
+const _: () = assert!(MAX_FAST_DEPTH == MAX_BODY_DEPTH);
 
 /// The fields of a receipt statement, borrowed from its canonical bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,7 +87,7 @@ pub fn read_line<'b>(line: &[u8], buffer: &'b mut Vec<u8>) -> Option<LineView<'b
     let payload_len = decoded_len(payload_b64)?;
     write_pae_header(buffer, PAYLOAD_TYPE, payload_len);
     let payload_start = buffer.len();
-    crate::base64_lanes::decode_into(payload_b64, buffer)?;
+    STANDARD.decode_vec(payload_b64, buffer).ok()?;
     if buffer.len() - payload_start != payload_len {
         return None;
     }
@@ -135,8 +141,8 @@ pub fn scan_statement(payload: &[u8]) -> Option<StatementView<'_>> {
     let actor = KeyId(hex32(&mut r)?);
     r.lit(b",\"body\":")?;
     let body_start = r.pos();
-    // Nesting: statement (1) > predicate (2) > body (3).
-    r.object(3)?;
+    // The body's own nesting, the body object counting as 1.
+    r.object(1)?;
     let body = r.since(body_start)?;
     r.lit(b",\"kind\":")?;
     let kind = r.plain_string()?;

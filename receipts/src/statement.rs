@@ -6,8 +6,8 @@ use serde_json::{json, Map, Value};
 
 use crate::digest::{parse_hex32, DigestSet};
 use crate::jcs::{
-    check_map_numbers, write_map, write_string, write_string_content, write_u64, CanonicalError,
-    MAX_SAFE_INTEGER,
+    check_map_numbers, nesting_depth, value_depth, write_map, write_string, write_string_content,
+    write_u64, CanonicalError, MAX_SAFE_INTEGER,
 };
 use crate::keys::KeyId;
 use crate::time::Timestamp;
@@ -20,6 +20,11 @@ pub const PREDICATE_TYPE: &str = "https://netwright.dev/receipt/v1";
 pub const RECEIPT_VERSION: u64 = 1;
 /// `parent` value of the first receipt of a log.
 pub const GENESIS: &str = "genesis";
+/// Deepest nesting of arrays and objects in `predicate.body`, the body object
+/// itself counting as 1 (`{"a":[1]}` is nested 2 deep). Writers refuse deeper
+/// bodies and readers report them as such: JSON parsers limit nesting (serde_json
+/// to 128 levels), so a deeper body could not be read back everywhere.
+pub const MAX_BODY_DEPTH: usize = 64;
 
 /// What a receipt records.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -104,7 +109,8 @@ pub struct Draft {
     pub time: Timestamp,
     /// The spec it is about.
     pub subject: Subject,
-    /// Free JSON object: what was observed, what was done, the verdict. Integers only.
+    /// Free JSON object: what was observed, what was done, the verdict. Integers only
+    /// (within ±(2^53−1)), nested at most [`MAX_BODY_DEPTH`] deep.
     pub body: Map<String, Value>,
 }
 
@@ -191,11 +197,41 @@ pub fn check_git_commit(commit: &str) -> Result<(), String> {
     }
 }
 
+/// Checks that a body nests at most [`MAX_BODY_DEPTH`] deep; the error names
+/// `/predicate/body`, the depth and the limit.
+pub fn check_body_depth(body: &Map<String, Value>) -> Result<(), StatementError> {
+    let depth = 1 + body.values().map(value_depth).max().unwrap_or(0);
+    if depth > MAX_BODY_DEPTH {
+        return Err(body_too_deep(depth));
+    }
+    Ok(())
+}
+
+fn body_too_deep(depth: usize) -> StatementError {
+    err(
+        "/predicate/body",
+        format!("nested {depth} deep, limit {MAX_BODY_DEPTH}"),
+    )
+}
+
+/// The nesting depth of `predicate.body` in statement bytes that begin as canonical
+/// statements do (`{"_type":…,"predicate":{"actor":"<key id>","body":`), measured
+/// without parsing; `None` when the bytes do not begin that way.
+pub fn canonical_body_depth(payload: &[u8]) -> Option<usize> {
+    let rest = payload
+        .strip_prefix(b"{\"_type\":\"".as_slice())?
+        .strip_prefix(STATEMENT_TYPE.as_bytes())?
+        .strip_prefix(b"\",\"predicate\":{\"actor\":\"".as_slice())?;
+    let rest = rest.get(64..)?.strip_prefix(b"\",\"body\":".as_slice())?;
+    (rest.first() == Some(&b'{')).then(|| nesting_depth(rest))
+}
+
 /// Validates a draft before it is signed; the error names the field.
 pub fn check_draft(draft: &Draft) -> Result<(), StatementError> {
     if let Some(commit) = &draft.subject.git_commit {
         check_git_commit(commit).map_err(|r| err("/predicate/subject/gitCommit", r))?;
     }
+    check_body_depth(&draft.body)?;
     check_map_numbers(&draft.body)
         .map_err(|e| err(&format!("/predicate/body{}", e.pointer), e.reason))
 }
@@ -438,6 +474,7 @@ impl Receipt {
             Value::Object(map) => map,
             _ => return Err(err("/predicate/body", "must be an object")),
         };
+        check_body_depth(&body)?;
         no_more(p, "/predicate")?;
 
         if subjects.len() != 1 {

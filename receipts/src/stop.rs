@@ -15,6 +15,9 @@ pub enum StopReason {
     ChainBroken,
     /// The log is shorter than a checkpoint that was published.
     Truncated,
+    /// A receipt breaks a limit of the format that its writer must enforce
+    /// (the body's nesting): the writer is not a conforming one.
+    OutOfFormat,
     /// Bytes of a receipt were changed, or history was rewritten.
     Tampered,
     /// Two receipts claim the same parent: two writers diverged.
@@ -28,6 +31,7 @@ impl fmt::Display for StopReason {
             StopReason::UntrustedSigner => "untrusted-signer",
             StopReason::ChainBroken => "chain-broken",
             StopReason::Truncated => "truncated",
+            StopReason::OutOfFormat => "out-of-format",
             StopReason::Tampered => "tampered",
             StopReason::Forked => "forked",
         })
@@ -45,11 +49,13 @@ pub fn stop_reason(finding: &Finding) -> StopReason {
         | Finding::Reordered { .. }
         | Finding::NotGenesis { .. } => StopReason::ChainBroken,
         Finding::Truncated { .. } => StopReason::Truncated,
+        Finding::BodyTooDeep { .. } => StopReason::OutOfFormat,
         Finding::Malformed { .. }
         | Finding::BadSignature { .. }
         | Finding::ActorMismatch { .. }
         | Finding::NetworkMismatch { .. }
         | Finding::ParentMismatch { .. }
+        | Finding::CheckpointOriginMismatch { .. }
         | Finding::CheckpointRootMismatch { .. } => StopReason::Tampered,
         Finding::Fork { .. } | Finding::UnexpectedGenesis { .. } => StopReason::Forked,
     }

@@ -7,16 +7,15 @@ use std::ops::Range;
 
 use ed25519_dalek::Signature;
 
-use crate::checkpoint::Checkpoint;
+use crate::checkpoint::{origin_for, Checkpoint};
 use crate::digest::{Algorithm, DigestSet};
 use crate::digest_map::{self, DigestMap};
-use crate::envelope::{open_line, write_pae_header, FormatError, PAYLOAD_TYPE};
+use crate::envelope::{open_line, signed_parts, write_pae_header, FormatError, PAYLOAD_TYPE};
 use crate::keys::{KeyId, TrustedKeys};
 use crate::log::split_lines;
-use crate::merkle::{leaf_hash, root, Hash, LEAF_PREFIX};
+use crate::merkle::{leaf_hash, root, Hash};
 use crate::parallel::{default_threads, map_chunks_dynamic};
 use crate::scan::read_line;
-use crate::sha256_lanes;
 use crate::signature::{verify_batch, Signed};
 use crate::statement::Parent;
 
@@ -162,6 +161,24 @@ pub enum Finding {
         /// Receipts (complete lines) in the log.
         log_size: u64,
     },
+    /// A receipt signed by a trusted key has a body nested deeper than the format
+    /// allows. The statement is not read, so its chain link is not checked. (A
+    /// line with such a body and no valid trusted signature is `Malformed`.)
+    BodyTooDeep {
+        /// Line number.
+        line: usize,
+        /// How deeply the body nests (the body object counting as 1).
+        depth: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The checkpoint names another log than this one in its origin.
+    CheckpointOriginMismatch {
+        /// The checkpoint's origin.
+        origin: String,
+        /// The origin of this log's checkpoints.
+        expected: String,
+    },
     /// The first `size` lines do not hash to the checkpoint's root.
     CheckpointRootMismatch {
         /// Checkpoint size.
@@ -280,6 +297,14 @@ impl fmt::Display for Finding {
                 "log truncated: checkpoint covers {checkpoint_size} receipts but the log has {log_size}; lines {}..={checkpoint_size} are missing",
                 log_size + 1
             ),
+            Finding::BodyTooDeep { line, depth, limit } => write!(
+                f,
+                "line {line}: body nested {depth} deep, limit {limit}: a signed receipt outside the format (its chain link is not checked)"
+            ),
+            Finding::CheckpointOriginMismatch { origin, expected } => write!(
+                f,
+                "checkpoint origin {origin:?} is not this log's {expected:?}: the checkpoint belongs to another log"
+            ),
             Finding::CheckpointRootMismatch { size, expected, computed } => write!(
                 f,
                 "first {size} lines hash to root {} but the checkpoint says {}: history was rewritten",
@@ -297,6 +322,9 @@ pub struct VerifyOptions<'a> {
     pub trusted: &'a TrustedKeys,
     /// A checkpoint (already signature-checked) the log must be consistent with.
     pub checkpoint: Option<&'a Checkpoint>,
+    /// The origin the checkpoint must carry; `None` means `netwright/<network>`,
+    /// with the network of the log's first receipt.
+    pub origin: Option<&'a str>,
     /// Worker threads; 0 means the machine's available parallelism.
     pub threads: usize,
     /// Stop listing findings after this many (the count of the rest is kept).
@@ -309,6 +337,7 @@ impl<'a> VerifyOptions<'a> {
         Self {
             trusted,
             checkpoint: None,
+            origin: None,
             threads: 0,
             max_findings: 1000,
         }
@@ -440,6 +469,9 @@ struct Chunk {
     checked: usize,
     /// Indices (into the whole log) of lines whose signature fails.
     bad: Vec<usize>,
+    /// Indices of lines whose body is too deep to read but whose signature
+    /// names a trusted key (and is checked with the others).
+    deep_trusted: Vec<usize>,
     /// The Merkle tree hash of the chunk's lines.
     root: Hash,
 }
@@ -462,33 +494,22 @@ fn check_chunk(first: usize, lines: &[&[u8]], trusted: &TrustedKeys) -> Chunk {
     let mut buffer = Vec::with_capacity(lines.iter().map(|l| l.len() / 4 * 3 + 64).sum());
     let mut read = Vec::with_capacity(lines.len());
     let mut network = None;
-    for line in lines {
-        read.push(read_entry(line, &mut buffer, &mut network));
+    // Lines whose body is too deep to read still have their signature checked,
+    // so that only a receipt a trusted writer signed is reported as such.
+    let mut deep = Vec::new();
+    for (k, line) in lines.iter().enumerate() {
+        let entry = read_entry(line, &mut buffer, &mut network);
+        if let Err(FormatError::BodyTooDeep { .. }) = entry {
+            deep.extend(signed_parts(line, &mut buffer).map(|parts| (k, parts)));
+        }
+        read.push(entry);
     }
-    // Both statement digests and the Merkle leaves, computed several inputs
-    // at a time (BLAKE3 eight side by side, SHA-256 two).
-    let statements: Vec<&[u8]> = read
-        .iter()
-        .filter_map(|r| r.as_ref().ok())
-        .filter(|r| r.digest.is_none())
-        .map(|r| r.statement(&buffer))
-        .collect();
-    let mut blake3 = Vec::with_capacity(statements.len());
-    crate::blake3_lanes::hash_many(&statements, &mut blake3);
-    let mut sha256 = Vec::with_capacity(statements.len() + lines.len());
-    let inputs: Vec<sha256_lanes::Input<'_>> = statements
-        .iter()
-        .map(|s| (&[][..], *s))
-        .chain(lines.iter().map(|l| (&LEAF_PREFIX[..], *l)))
-        .collect();
-    sha256_lanes::hash_many(&inputs, &mut sha256);
-    let (sha256, leaves) = sha256.split_at(statements.len());
-    let mut fresh = statements.iter().zip(sha256).zip(blake3);
+    let leaves: Vec<Hash> = lines.iter().map(|line| leaf_hash(line)).collect();
 
     let mut entries = Vec::with_capacity(lines.len());
     let mut index = Vec::with_capacity(lines.len());
     let mut signed = Vec::with_capacity(lines.len());
-    for (k, (r, &leaf)) in read.into_iter().zip(leaves).enumerate() {
+    for (k, (r, &leaf)) in read.into_iter().zip(&leaves).enumerate() {
         let r = match r {
             Ok(r) => r,
             Err(error) => {
@@ -496,14 +517,10 @@ fn check_chunk(first: usize, lines: &[&[u8]], trusted: &TrustedKeys) -> Chunk {
                 continue;
             }
         };
-        let digest = match r.digest {
-            Some(d) => d,
-            None => match fresh.next() {
-                Some(((_, &sha256), blake3)) => DigestSet { sha256, blake3 },
-                // One digest was computed for each entry without one.
-                None => DigestSet::of(r.statement(&buffer)),
-            },
-        };
+        // The reference reader already hashed the statement it read.
+        let digest = r
+            .digest
+            .unwrap_or_else(|| DigestSet::of(r.statement(&buffer)));
         if let Some(key) = trusted.get(&r.keyid) {
             index.push(first + k);
             signed.push(Signed {
@@ -522,6 +539,18 @@ fn check_chunk(first: usize, lines: &[&[u8]], trusted: &TrustedKeys) -> Chunk {
             keyid: r.keyid,
         }));
     }
+    let mut deep_trusted = Vec::new();
+    for (k, (keyid, signature, message)) in deep {
+        if let Some(key) = trusted.get(&keyid) {
+            index.push(first + k);
+            signed.push(Signed {
+                key: key.to_bytes(),
+                message: &buffer[message],
+                signature: signature.to_bytes(),
+            });
+            deep_trusted.push(first + k);
+        }
+    }
     let bad = verify_batch(&signed)
         .into_iter()
         .zip(index)
@@ -532,7 +561,8 @@ fn check_chunk(first: usize, lines: &[&[u8]], trusted: &TrustedKeys) -> Chunk {
         entries,
         checked: signed.len(),
         bad,
-        root: root(leaves),
+        deep_trusted,
+        root: root(&leaves),
     }
 }
 
@@ -569,6 +599,7 @@ pub fn verify_bytes(bytes: &[u8], options: &VerifyOptions<'_>) -> Report {
     let mut entries: Vec<Result<Entry, FormatError>> = Vec::with_capacity(lines.len());
     let mut checked = 0;
     let mut bad = Vec::new();
+    let mut deep_trusted = Vec::new();
     // Every chunk but the last holds BATCH (a power of two) lines, so the
     // chunks' roots combine into the whole tree's root like leaves do.
     let mut chunk_roots = Vec::with_capacity(chunks.len());
@@ -576,6 +607,8 @@ pub fn verify_bytes(bytes: &[u8], options: &VerifyOptions<'_>) -> Report {
         entries.extend(chunk.entries);
         checked += chunk.checked;
         bad.extend(chunk.bad);
+        // Chunks come in log order, so this stays sorted.
+        deep_trusted.extend(chunk.deep_trusted);
         chunk_roots.push(chunk.root);
     }
     bad.sort_unstable();
@@ -604,6 +637,19 @@ pub fn verify_bytes(bytes: &[u8], options: &VerifyOptions<'_>) -> Report {
     for (i, parsed) in entries.iter().enumerate() {
         let line = i + 1;
         let e = match parsed {
+            // Out of format when a trusted key signed it; otherwise it is a
+            // malformed line like any other.
+            Err(FormatError::BodyTooDeep { depth, limit })
+                if deep_trusted.binary_search(&i).is_ok() && bad.binary_search(&i).is_err() =>
+            {
+                findings.push(Finding::BodyTooDeep {
+                    line,
+                    depth: *depth,
+                    limit: *limit,
+                });
+                prev = None;
+                continue;
+            }
             Err(error) => {
                 findings.push(Finding::Malformed {
                     line,
@@ -675,6 +721,17 @@ pub fn verify_bytes(bytes: &[u8], options: &VerifyOptions<'_>) -> Report {
         });
     }
     if let Some(cp) = options.checkpoint {
+        let expected = match (options.origin, network) {
+            (Some(origin), _) => Some(origin.to_owned()),
+            (None, Some(network)) => Some(origin_for(network)),
+            (None, None) => None,
+        };
+        if let Some(expected) = expected.filter(|e| *e != cp.origin) {
+            findings.push(Finding::CheckpointOriginMismatch {
+                origin: cp.origin.clone(),
+                expected,
+            });
+        }
         if cp.size > lines.len() as u64 {
             findings.push(Finding::Truncated {
                 checkpoint_size: cp.size,

@@ -14,9 +14,10 @@ use netwright_receipts::envelope::{encode_envelope, pae, PAYLOAD_TYPE};
 use netwright_receipts::jcs::{is_canonical, to_canonical, MAX_FAST_DEPTH};
 use netwright_receipts::scan::read_line;
 use netwright_receipts::statement::Receipt;
+use netwright_receipts::statement::MAX_BODY_DEPTH;
 use netwright_receipts::{
-    open_line, seal, verify_bytes, DigestSet, Draft, Kind, LogWriter, Parent, Signer, Subject,
-    Timestamp, TrustedKeys, VerifyOptions,
+    open_line, seal, verify_bytes, DigestSet, Draft, FormatError, Kind, LogWriter, Parent, Signer,
+    Subject, Timestamp, TrustedKeys, VerifyOptions,
 };
 use proptest::prelude::*;
 use serde_json::{Map, Value};
@@ -327,20 +328,22 @@ fn sample_receipt(body: Map<String, Value>) -> Receipt {
     }
 }
 
-#[test]
-fn deep_bodies_take_the_reference_path_and_still_verify() {
+/// A body whose containers nest `depth` deep (the body object counting as 1).
+fn body_nested(depth: usize) -> Map<String, Value> {
     let mut deep = Value::from(1);
-    for _ in 0..MAX_FAST_DEPTH {
+    for _ in 1..depth {
         deep = Value::Array(vec![deep]);
     }
     let mut body = Map::new();
     body.insert("deep".into(), deep);
+    body
+}
+
+#[test]
+fn bodies_at_the_depth_limit_take_the_fast_path_and_verify() {
     let s = signer();
-    let sealed = seal(sample_receipt(body), &s).unwrap();
-    assert!(
-        fast(&sealed.line).is_none(),
-        "beyond the fast reader's depth"
-    );
+    let sealed = seal(sample_receipt(body_nested(MAX_BODY_DEPTH)), &s).unwrap();
+    assert!(fast(&sealed.line).is_some());
     assert!(reference(&sealed.line).is_some());
     let mut log = sealed.line.clone();
     log.push(b'\n');
@@ -349,6 +352,25 @@ fn deep_bodies_take_the_reference_path_and_still_verify() {
     let report = verify_bytes(&log, &VerifyOptions::new(&trusted));
     assert!(report.is_ok(), "{:?}", report.findings);
     assert_eq!(report.valid_signatures, 1);
+}
+
+#[test]
+fn bodies_beyond_the_depth_limit_are_refused_by_both_readers_by_name() {
+    assert_eq!(MAX_FAST_DEPTH, MAX_BODY_DEPTH);
+    let s = signer();
+    // 65: just past the limit; 127: the deepest serde_json parses as a whole
+    // statement; 200: past what serde_json parses at all.
+    for depth in [MAX_BODY_DEPTH + 1, 127, 200] {
+        let sealed = seal(sample_receipt(body_nested(depth)), &s).unwrap();
+        assert!(fast(&sealed.line).is_none(), "{depth}");
+        assert_eq!(
+            open_line(&sealed.line).unwrap_err(),
+            FormatError::BodyTooDeep {
+                depth,
+                limit: MAX_BODY_DEPTH
+            }
+        );
+    }
 }
 
 proptest! {

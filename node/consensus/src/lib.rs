@@ -15,6 +15,8 @@
 //! - [`keeper`], [`wal`]: vote tallies and the write-ahead signing records;
 //! - [`machine`]: the state machine itself.
 
+#![forbid(unsafe_code)]
+
 pub mod block;
 pub mod certificate;
 pub mod config;

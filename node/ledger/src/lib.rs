@@ -10,6 +10,8 @@
 //! [`Ledger::apply_block`], and the queries [`Ledger::account`] and
 //! [`Ledger::validators`].
 
+#![forbid(unsafe_code)]
+
 pub mod address;
 pub mod codec;
 pub mod crypto;

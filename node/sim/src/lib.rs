@@ -8,6 +8,8 @@
 //! checked by [`checker::Checker`]; liveness is checked after the global stabilisation time.
 //! A run is a pure function of its configuration: the same seed replays the same trace.
 
+#![forbid(unsafe_code)]
+
 pub mod app;
 pub mod campaign;
 pub mod checker;

@@ -1,15 +1,19 @@
-//! `netwright receipts`: append, checkpoint, show, verify and prove receipt logs.
+//! `netwright receipts`: append, checkpoint, show, verify and prove receipt logs, and
+//! check printed proofs.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
-use netwright_receipts::checkpoint::{checkpoints_dir, latest_note};
+use netwright_receipts::checkpoint::{checkpoints_dir, latest_note, origin_for};
+use netwright_receipts::jcs::nesting_depth;
 use netwright_receipts::keys::{load_signer, load_verifying_key};
 use netwright_receipts::log::split_lines;
 use netwright_receipts::merkle::{
-    consistency_proof, inclusion_proof, leaf_hash, root, verify_consistency, verify_inclusion, Hash,
+    consistency_proof, inclusion_proof, leaf_hash, root, verify_consistency, verify_inclusion,
+    ConsistencyProof, Hash, InclusionProof,
 };
+use netwright_receipts::statement::MAX_BODY_DEPTH;
 use netwright_receipts::{
     open_line, repair_torn_tail, verify_bytes, Checkpoint, DigestSet, Draft, Kind, LogOptions,
     LogWriter, StopRule, Subject, Timestamp, TrustedKeys, VerifyOptions,
@@ -63,6 +67,19 @@ pub enum Command {
         #[arg(long = "key")]
         keys: Vec<PathBuf>,
     },
+    /// Check a proof printed by `prove`: the checkpoint signature(s) with the key, the
+    /// proof against the checkpoint root and, with --log, the leaf against the log.
+    /// Exit 0 when the proof holds, 1 when it does not, 2 on usage or I/O errors.
+    VerifyProof {
+        /// The proof (JSON, as `prove` prints it).
+        proof: PathBuf,
+        /// Trusted public key file for the checkpoint signatures (repeatable).
+        #[arg(long = "key", required = true)]
+        keys: Vec<PathBuf>,
+        /// The receipt log the proof must be about.
+        #[arg(long)]
+        log: Option<PathBuf>,
+    },
     /// Append receipts (one group commit) signed with a private key.
     Append {
         /// The receipt log (created if missing).
@@ -82,7 +99,7 @@ pub enum Command {
         /// Git commit of the spec (40 or 64 lowercase hex).
         #[arg(long)]
         git_commit: Option<String>,
-        /// Body as a JSON object (integers only).
+        /// Body as a JSON object (integers only, nested at most 64 deep).
         #[arg(long, default_value = "{}")]
         body: String,
         /// Time (RFC 3339 UTC, e.g. 2025-01-01T00:00:00Z); default now.
@@ -120,6 +137,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             threads,
         } => verify(&log, &keys, checkpoint.as_deref(), threads),
         Command::Show { log, seq } => show(&log, seq),
+        Command::VerifyProof { proof, keys, log } => verify_proof(&proof, &keys, log.as_deref()),
         Command::Prove {
             log,
             seq,
@@ -142,6 +160,12 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             let signer = load_signer(&key)?;
             let spec_bytes =
                 std::fs::read(&spec).with_context(|| format!("reading {}", spec.display()))?;
+            // Measured before parsing: the parser refuses deep documents with a
+            // message that names neither the field nor the limit.
+            let depth = nesting_depth(body.as_bytes());
+            if depth > MAX_BODY_DEPTH {
+                bail!("--body: body nested {depth} deep, limit {MAX_BODY_DEPTH}");
+            }
             let body: Value = serde_json::from_str(&body).context("--body is not JSON")?;
             let Value::Object(body) = body else {
                 bail!("--body must be a JSON object");
@@ -421,6 +445,7 @@ fn prove(
                 "leafIndex": proof.leaf_index,
                 "treeSize": proof.tree_size,
                 "leafHash": hex::encode(leaves[seq as usize]),
+                "line": String::from_utf8_lossy(line),
                 "rootHash": hex::encode(cp.root),
                 "path": proof.path.iter().map(hex::encode).collect::<Vec<_>>(),
                 "checkpoint": note,
@@ -459,4 +484,247 @@ fn prove(
     };
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(exit_ok())
+}
+
+/// A proof that does not hold, or a proof file that cannot be read as one.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct ProofFailure(String);
+
+fn failure(message: impl Into<String>) -> ProofFailure {
+    ProofFailure(message.into())
+}
+
+fn field<'v>(proof: &'v Value, name: &str) -> Result<&'v Value, ProofFailure> {
+    proof
+        .get(name)
+        .ok_or_else(|| failure(format!("field {name} is missing")))
+}
+
+fn field_str<'v>(proof: &'v Value, name: &str) -> Result<&'v str, ProofFailure> {
+    field(proof, name)?
+        .as_str()
+        .ok_or_else(|| failure(format!("field {name} must be a string")))
+}
+
+fn field_u64(proof: &Value, name: &str) -> Result<u64, ProofFailure> {
+    field(proof, name)?
+        .as_u64()
+        .ok_or_else(|| failure(format!("field {name} must be a non-negative integer")))
+}
+
+fn parse_hash(text: &str, name: &str) -> Result<Hash, ProofFailure> {
+    netwright_receipts::digest::parse_hex32(text).ok_or_else(|| {
+        failure(format!(
+            "field {name}: {text:?} is not 64 lowercase hex characters"
+        ))
+    })
+}
+
+fn field_hash(proof: &Value, name: &str) -> Result<Hash, ProofFailure> {
+    parse_hash(field_str(proof, name)?, name)
+}
+
+fn field_path(proof: &Value) -> Result<Vec<Hash>, ProofFailure> {
+    let items = field(proof, "path")?
+        .as_array()
+        .ok_or_else(|| failure("field path must be an array"))?;
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let name = format!("path/{i}");
+            let text = item
+                .as_str()
+                .ok_or_else(|| failure(format!("field {name} must be a string")))?;
+            parse_hash(text, &name)
+        })
+        .collect()
+}
+
+/// Checks a note's signature and that the proof's copy of its size and root agree.
+fn proof_checkpoint(
+    proof: &Value,
+    note_field: &str,
+    size_field: &str,
+    root_field: &str,
+    trusted: &TrustedKeys,
+) -> Result<Checkpoint, ProofFailure> {
+    let note = field_str(proof, note_field)?;
+    let cp = Checkpoint::verify(note, trusted)
+        .map_err(|e| failure(format!("field {note_field}: {e}")))?;
+    let size = field_u64(proof, size_field)?;
+    if size != cp.size {
+        return Err(failure(format!(
+            "field {size_field} is {size} but the signed checkpoint covers {}",
+            cp.size
+        )));
+    }
+    let claimed = field_hash(proof, root_field)?;
+    if claimed != cp.root {
+        return Err(failure(format!(
+            "field {root_field} is {} but the signed checkpoint's root is {}",
+            hex::encode(claimed),
+            hex::encode(cp.root)
+        )));
+    }
+    Ok(cp)
+}
+
+/// What a proof that holds establishes, for the success line.
+fn check_proof(
+    proof: &Value,
+    trusted: &TrustedKeys,
+    log: Option<(&Path, &[u8])>,
+) -> Result<String, ProofFailure> {
+    match field_str(proof, "type")? {
+        "inclusion" => check_inclusion(proof, trusted, log),
+        "consistency" => check_consistency(proof, trusted, log),
+        other => Err(failure(format!(
+            "field type is {other:?}, expected \"inclusion\" or \"consistency\""
+        ))),
+    }
+}
+
+fn check_inclusion(
+    proof: &Value,
+    trusted: &TrustedKeys,
+    log: Option<(&Path, &[u8])>,
+) -> Result<String, ProofFailure> {
+    let cp = proof_checkpoint(proof, "checkpoint", "treeSize", "rootHash", trusted)?;
+    let index = field_u64(proof, "leafIndex")?;
+    let leaf = field_hash(proof, "leafHash")?;
+    let line = field_str(proof, "line")?;
+    if leaf_hash(line.as_bytes()) != leaf {
+        return Err(failure(
+            "field line does not hash to field leafHash (leaf hash = SHA-256(0x00 || line))",
+        ));
+    }
+    let receipt = open_line(line.as_bytes())
+        .map_err(|e| failure(format!("field line is not a receipt: {e}")))?
+        .receipt;
+    let seq = field_u64(proof, "seq")?;
+    if receipt.seq != index || seq != index {
+        return Err(failure(format!(
+            "field line holds seq {} and field seq is {seq}, but the leaf index is {index}",
+            receipt.seq
+        )));
+    }
+    let expected_origin = origin_for(&receipt.network);
+    if cp.origin != expected_origin {
+        return Err(failure(format!(
+            "checkpoint origin {:?} is not {expected_origin:?}, the origin of network {:?}",
+            cp.origin, receipt.network
+        )));
+    }
+    let inclusion = InclusionProof {
+        leaf_index: index,
+        tree_size: cp.size,
+        path: field_path(proof)?,
+    };
+    verify_inclusion(&leaf, &inclusion, &cp.root)
+        .map_err(|e| failure(format!("inclusion proof does not hold: {e}")))?;
+    if let Some((path, bytes)) = log {
+        let (lines, _) = split_lines(bytes);
+        let Some(range) = lines.get(index as usize) else {
+            return Err(failure(format!(
+                "{} has {} lines, none at leaf index {index}",
+                path.display(),
+                lines.len()
+            )));
+        };
+        if leaf_hash(&bytes[range.clone()]) != leaf {
+            return Err(failure(format!(
+                "line {} of {} is not the proven leaf",
+                index + 1,
+                path.display()
+            )));
+        }
+    }
+    Ok(format!(
+        "receipt seq {index} is leaf {index} of the tree of size {} signed by checkpoint {}{}",
+        cp.size,
+        cp.origin,
+        log.map(|(p, _)| format!(", and is line {} of {}", index + 1, p.display()))
+            .unwrap_or_default()
+    ))
+}
+
+fn check_consistency(
+    proof: &Value,
+    trusted: &TrustedKeys,
+    log: Option<(&Path, &[u8])>,
+) -> Result<String, ProofFailure> {
+    let old = proof_checkpoint(proof, "oldCheckpoint", "oldSize", "oldRootHash", trusted)?;
+    let new = proof_checkpoint(proof, "checkpoint", "newSize", "newRootHash", trusted)?;
+    if old.origin != new.origin {
+        return Err(failure(format!(
+            "the checkpoints name different logs: {:?} and {:?}",
+            old.origin, new.origin
+        )));
+    }
+    let consistency = ConsistencyProof {
+        old_size: old.size,
+        new_size: new.size,
+        path: field_path(proof)?,
+    };
+    verify_consistency(&old.root, &new.root, &consistency)
+        .map_err(|e| failure(format!("consistency proof does not hold: {e}")))?;
+    if let Some((path, bytes)) = log {
+        let (lines, _) = split_lines(bytes);
+        if (lines.len() as u64) < new.size {
+            return Err(failure(format!(
+                "{} has {} lines but the checkpoint covers {}",
+                path.display(),
+                lines.len(),
+                new.size
+            )));
+        }
+        let leaves: Vec<Hash> = lines[..new.size as usize]
+            .iter()
+            .map(|r| leaf_hash(&bytes[r.clone()]))
+            .collect();
+        if root(&leaves) != new.root {
+            return Err(failure(format!(
+                "the first {} lines of {} do not hash to the checkpoint root",
+                new.size,
+                path.display()
+            )));
+        }
+    }
+    Ok(format!(
+        "checkpoint size {} of {} is a prefix of checkpoint size {}{}",
+        old.size,
+        old.origin,
+        new.size,
+        log.map(|(p, _)| format!(", which matches {}", p.display()))
+            .unwrap_or_default()
+    ))
+}
+
+fn verify_proof(
+    proof_path: &Path,
+    keys: &[PathBuf],
+    log: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let trusted = trusted_keys(keys)?;
+    let text = read(proof_path)?;
+    let log_bytes = match log {
+        Some(path) => Some((path, read(path)?)),
+        None => None,
+    };
+    let log = log_bytes.as_ref().map(|(p, b)| (*p, b.as_slice()));
+    let outcome = serde_json::from_slice::<Value>(&text)
+        .map_err(|e| failure(format!("not JSON: {e}")))
+        .and_then(|proof| check_proof(&proof, &trusted, log));
+    match outcome {
+        Ok(holds) => {
+            println!("ok: {holds}");
+            Ok(exit_ok())
+        }
+        Err(e) => {
+            println!("FAIL {}: {e}", proof_path.display());
+            Ok(exit_invalid())
+        }
+    }
 }
