@@ -374,6 +374,14 @@ impl<V: SignatureVerifier> Machine<V> {
         Some(self.ctx.validators.validators()[index].id)
     }
 
+    /// Rounds of the current height whose proposer has been computed: what the proposer
+    /// schedule holds in memory. It never exceeds the round plus `future_rounds` plus one, so
+    /// a host (or the simulator) can check that no message made the machine do per-round work
+    /// beyond its window.
+    pub fn computed_proposer_rounds(&self) -> usize {
+        self.proposers.computed_rounds()
+    }
+
     // ----- thresholds -------------------------------------------------------------------
 
     fn is_quorum(&self, power: u64) -> bool {
