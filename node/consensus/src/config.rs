@@ -85,6 +85,15 @@ pub enum Mutation {
     NoLocking,
     /// Signing ignores the machine's own earlier signatures (e.g. after a restart).
     IgnoreSigningRecords,
+    /// Evidence is emitted without being verified, and a proposal counts as a duplicate only
+    /// when its signed bytes equal an earlier one's: the same proposal under a second valid
+    /// signature becomes evidence that does not verify.
+    EvidenceUnchecked,
+    /// A proposed block's time is not checked against the validator's clock.
+    NoBlockTimeBound,
+    /// The proposer of a proposal's round is looked up before the signature and the round
+    /// window are checked (capped at round 10,000 so that the cost shows without aborting).
+    UnboundedProposerLookup,
 }
 
 /// Default of [`Config::max_block_time_ahead_ms`]: clocks kept by NTP agree to well under a

@@ -374,6 +374,14 @@ impl<V: SignatureVerifier> Machine<V> {
         Some(self.ctx.validators.validators()[index].id)
     }
 
+    /// Rounds of the current height whose proposer has been computed: what the proposer
+    /// schedule holds in memory. It never exceeds the round plus `future_rounds` plus one, so
+    /// a host (or the simulator) can check that no message made the machine do per-round work
+    /// beyond its window.
+    pub fn computed_proposer_rounds(&self) -> usize {
+        self.proposers.computed_rounds()
+    }
+
     // ----- thresholds -------------------------------------------------------------------
 
     fn is_quorum(&self, power: u64) -> bool {
@@ -409,6 +417,38 @@ impl<V: SignatureVerifier> Machine<V> {
             }
         }
         false
+    }
+
+    fn evidence_unchecked(&self) -> bool {
+        #[cfg(feature = "fault-injection")]
+        {
+            if self.config.mutation == crate::config::Mutation::EvidenceUnchecked {
+                return true;
+            }
+        }
+        false
+    }
+
+    fn no_block_time_bound(&self) -> bool {
+        #[cfg(feature = "fault-injection")]
+        {
+            if self.config.mutation == crate::config::Mutation::NoBlockTimeBound {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// The broken variant's early lookup: the proposer schedule is grown to the message's
+    /// round (capped at 10,000) before anything about the message is checked.
+    fn unbounded_proposer_lookup(&mut self, _round: Round) {
+        #[cfg(feature = "fault-injection")]
+        {
+            if self.config.mutation == crate::config::Mutation::UnboundedProposerLookup {
+                self.proposers
+                    .proposer(&self.ctx.validators, _round.min(10_000));
+            }
+        }
     }
 
     // ----- rounds and proposers ---------------------------------------------------------
@@ -703,6 +743,7 @@ impl<V: SignatureVerifier> Machine<V> {
                 height: self.ctx.height,
             });
         };
+        self.unbounded_proposer_lookup(pr.round);
         if let Some(pol) = pr.pol_round {
             if pol >= pr.round {
                 return Err(InputError::BadPolRound {
@@ -737,11 +778,12 @@ impl<V: SignatureVerifier> Machine<V> {
         }
         // The same proposal under another signature (ed25519 signing can be re-randomised) is
         // the same proposal: not equivocation, and nothing new to process.
-        if self
-            .proposed
-            .get(&(pr.round, pr.block_hash))
-            .map(|k| k.proposal)
-            == Some(pr)
+        if !self.evidence_unchecked()
+            && self
+                .proposed
+                .get(&(pr.round, pr.block_hash))
+                .map(|k| k.proposal)
+                == Some(pr)
         {
             return Ok(());
         }
@@ -788,7 +830,7 @@ impl<V: SignatureVerifier> Machine<V> {
     /// Emits evidence once, and only evidence that proves equivocation: a host pools what it
     /// gets and puts it in blocks, and a block with evidence that does not verify is invalid.
     fn emit_evidence(&mut self, e: Evidence, fx: &mut Fx) {
-        if e.verify(&self.config.chain_id, &self.verifier).is_err() {
+        if !self.evidence_unchecked() && e.verify(&self.config.chain_id, &self.verifier).is_err() {
             return;
         }
         let key = crate::encoding::hash_domain(crate::encoding::Domain::Evidence, &e);
@@ -802,7 +844,7 @@ impl<V: SignatureVerifier> Machine<V> {
     /// was checked by the quorum that decided it.)
     fn check_proposed(&self, now_ms: u64, block: &Block) -> Result<(), String> {
         let latest = now_ms.saturating_add(self.config.max_block_time_ahead_ms);
-        if block.header.time_ms > latest {
+        if block.header.time_ms > latest && !self.no_block_time_bound() {
             return Err(format!(
                 "header.time_ms: {} is more than {} ms ahead of this validator's clock ({now_ms})",
                 block.header.time_ms, self.config.max_block_time_ahead_ms

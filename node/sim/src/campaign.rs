@@ -56,6 +56,8 @@ pub struct CampaignReport {
     pub max_round: u32,
     /// Evidence items produced.
     pub evidence: u64,
+    /// Evidence items committed in decided blocks.
+    pub committed_evidence: u64,
 }
 
 impl CampaignReport {
@@ -89,6 +91,7 @@ pub fn run_campaign(spec: &CampaignSpec) -> CampaignReport {
                 rep.events += r.events;
                 rep.max_round = rep.max_round.max(r.max_round);
                 rep.evidence += r.evidence;
+                rep.committed_evidence += r.committed_evidence;
             }
             Err(f) => {
                 rep.failures.push(*f);

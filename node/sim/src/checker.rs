@@ -5,13 +5,14 @@
 //!   hash, is accepted by the application and (optionally) has a valid > 2/3 certificate;
 //! - no honest double-sign: an honest validator never signs two different proposals or votes for
 //!   one (height, round, step), across restarts included;
-//! - evidence only ever names validators that really equivocated (byzantine ones);
+//! - evidence, emitted or committed in a decided block, verifies and only ever names validators
+//!   that really equivocated (byzantine ones);
 //! - liveness after GST is checked by the runner with the data kept here.
 
 use crate::app::{genesis_hash, genesis_state, next_state, validate, ValidatorSchedule};
 use crate::verify_cache::SharedVerifier;
 use netwright_consensus::{
-    Block, BlockHash, CommitCertificate, ConsensusMessage, Evidence, Height, Round,
+    Block, BlockHash, CommitCertificate, ConsensusMessage, Evidence, Height, Round, ValidatorId,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -31,6 +32,9 @@ pub enum ViolationKind {
     FalseEvidence,
     /// The network did not make progress after GST as required.
     Liveness,
+    /// A machine did work (or held memory) beyond what its window allows: a message made it
+    /// compute proposers of rounds beyond its round plus `future_rounds`.
+    Resource,
 }
 
 /// A broken invariant, with a description.
@@ -60,6 +64,7 @@ impl fmt::Display for Violation {
 pub struct Checker {
     chain_id: String,
     honest: Vec<bool>,
+    nodes: HashMap<ValidatorId, usize>,
     schedule: ValidatorSchedule,
     verifier: SharedVerifier,
     check_certificates: bool,
@@ -68,13 +73,17 @@ pub struct Checker {
     signed: HashMap<(usize, Height, Round, u8), [u8; 32]>,
     /// Evidence items seen (valid ones).
     pub evidence: u64,
+    /// Evidence items committed in decided blocks.
+    pub committed_evidence: u64,
 }
 
 impl Checker {
-    /// A checker for nodes where `honest[i]` tells whether node `i` is honest.
+    /// A checker for nodes where `honest[i]` tells whether node `i` is honest and `nodes`
+    /// maps each validator key to its node index.
     pub fn new(
         chain_id: String,
         honest: Vec<bool>,
+        nodes: HashMap<ValidatorId, usize>,
         schedule: ValidatorSchedule,
         verifier: SharedVerifier,
         check_certificates: bool,
@@ -84,6 +93,7 @@ impl Checker {
         Checker {
             chain_id,
             honest,
+            nodes,
             schedule,
             verifier,
             check_certificates,
@@ -91,6 +101,7 @@ impl Checker {
             states,
             signed: HashMap::new(),
             evidence: 0,
+            committed_evidence: 0,
         }
     }
 
@@ -258,6 +269,30 @@ impl Checker {
                 format!("application rejects it: {why}"),
             ));
         }
+        for (k, e) in block.evidence.iter().enumerate() {
+            if let Err(err) = e.verify(&self.chain_id, &self.verifier) {
+                return Err(fail(
+                    ViolationKind::FalseEvidence,
+                    format!("committed evidence[{k}] does not verify: {err}"),
+                ));
+            }
+            match self.nodes.get(&e.offender()) {
+                Some(&i) if !self.honest[i] => {}
+                Some(&i) => {
+                    return Err(fail(
+                        ViolationKind::FalseEvidence,
+                        format!("committed evidence[{k}] names honest node n{i}"),
+                    ))
+                }
+                None => {
+                    return Err(fail(
+                        ViolationKind::FalseEvidence,
+                        format!("committed evidence[{k}] names an unknown validator"),
+                    ))
+                }
+            }
+        }
+        self.committed_evidence += block.evidence.len() as u64;
         self.decided.insert(h, (hash, cert.round));
         self.states.insert(h, next_state(prev_state, hash));
         Ok(())

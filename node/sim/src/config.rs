@@ -20,6 +20,53 @@ pub enum ByzantineKind {
     Withhold,
     /// Proposes blocks the application rejects.
     InvalidProposal,
+    /// Besides its honest messages, sends signed proposals and votes for rounds far beyond any
+    /// window (`u32::MAX`, 40,000,000, its round + 1,000) and for heights far ahead.
+    FarFuture,
+    /// Sends each of its proposals and votes twice, the second time under another valid
+    /// signature over the same bytes (not equivocation: the content is the same).
+    Resign,
+    /// Times its proposed blocks at `u64::MAX` (the header is rebuilt and the proposal
+    /// re-signed), which no child block could ever follow.
+    ForgedTime,
+    /// Proposes with a `pol_round` below the round at which there was no polka, and votes for
+    /// blocks that do not exist.
+    WrongValidRound,
+    /// Puts evidence that does not verify into its own blocks.
+    BadEvidence,
+}
+
+impl ByzantineKind {
+    /// Every kind, in order.
+    pub const ALL: [ByzantineKind; 8] = [
+        ByzantineKind::Equivocate,
+        ByzantineKind::Withhold,
+        ByzantineKind::InvalidProposal,
+        ByzantineKind::FarFuture,
+        ByzantineKind::Resign,
+        ByzantineKind::ForgedTime,
+        ByzantineKind::WrongValidRound,
+        ByzantineKind::BadEvidence,
+    ];
+
+    /// The kind's `--faults` name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ByzantineKind::Equivocate => "equivocate",
+            ByzantineKind::Withhold => "withhold",
+            ByzantineKind::InvalidProposal => "invalid",
+            ByzantineKind::FarFuture => "far-future",
+            ByzantineKind::Resign => "resign",
+            ByzantineKind::ForgedTime => "forged-time",
+            ByzantineKind::WrongValidRound => "wrong-valid-round",
+            ByzantineKind::BadEvidence => "bad-evidence",
+        }
+    }
+
+    /// The kind named `name` (its `--faults` name).
+    pub fn from_name(name: &str) -> Option<ByzantineKind> {
+        ByzantineKind::ALL.into_iter().find(|k| k.name() == name)
+    }
 }
 
 /// The faults injected before the network stabilises (global stabilisation time, GST).
@@ -43,7 +90,7 @@ pub struct Faults {
 
 /// A fault name that `--faults` does not know.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("faults[{index}]: unknown fault {name:?}; expected one of none, loss, dup, reorder, partition, crash, byzantine, equivocate, withhold, invalid, churn, net, all")]
+#[error("faults[{index}]: unknown fault {name:?}; expected one of none, loss, dup, reorder, partition, crash, byzantine, equivocate, withhold, invalid, crafted, far-future, resign, forged-time, wrong-valid-round, bad-evidence, churn, net, all")]
 pub struct UnknownFault {
     /// Position in the comma-separated list.
     pub index: usize,
@@ -64,9 +111,13 @@ impl Faults {
                 "partition" => f.partition = true,
                 "crash" => f.crash = true,
                 "churn" => f.churn = true,
-                "equivocate" => f.add_byz(ByzantineKind::Equivocate),
-                "withhold" => f.add_byz(ByzantineKind::Withhold),
-                "invalid" => f.add_byz(ByzantineKind::InvalidProposal),
+                "crafted" => {
+                    f.add_byz(ByzantineKind::FarFuture);
+                    f.add_byz(ByzantineKind::Resign);
+                    f.add_byz(ByzantineKind::ForgedTime);
+                    f.add_byz(ByzantineKind::WrongValidRound);
+                    f.add_byz(ByzantineKind::BadEvidence);
+                }
                 "byzantine" => {
                     f.add_byz(ByzantineKind::Equivocate);
                     f.add_byz(ByzantineKind::Withhold);
@@ -78,13 +129,17 @@ impl Faults {
                     f.reorder = true;
                 }
                 "all" => {
-                    f = Faults::parse("net,partition,crash,byzantine,churn")?;
+                    f = Faults::parse("net,partition,crash,byzantine,crafted,churn")?;
                 }
                 other => {
+                    if let Some(k) = ByzantineKind::from_name(other) {
+                        f.add_byz(k);
+                        continue;
+                    }
                     return Err(UnknownFault {
                         index,
                         name: other.to_string(),
-                    })
+                    });
                 }
             }
         }
@@ -114,11 +169,7 @@ impl Faults {
             }
         }
         for k in &self.byzantine {
-            parts.push(match k {
-                ByzantineKind::Equivocate => "equivocate",
-                ByzantineKind::Withhold => "withhold",
-                ByzantineKind::InvalidProposal => "invalid",
-            });
+            parts.push(k.name());
         }
         if parts.is_empty() {
             "none".into()
@@ -151,6 +202,10 @@ pub struct SimConfig {
     pub faults: Faults,
     /// Heights every honest validator must decide.
     pub heights: u64,
+    /// Heights started after GST that every honest validator must also decide: the run goes
+    /// on past GST until they are decided (or the deadline passes), so faults late before GST
+    /// still fire and liveness after GST is always checked.
+    pub post_gst_heights: u64,
     /// Simulated time at which the network becomes synchronous and faults stop (ms).
     pub gst_ms: u64,
     /// Message loss probability before GST (with `faults.loss`).
@@ -182,6 +237,7 @@ impl SimConfig {
             stakes: Stakes::Random,
             faults,
             heights: 6,
+            post_gst_heights: 2,
             gst_ms: 4_000,
             loss: 0.15,
             duplicate: 0.05,
@@ -198,12 +254,13 @@ impl SimConfig {
     /// One-line description.
     pub fn label(&self) -> String {
         format!(
-            "seed={} validators={} stakes={:?} faults={} heights={} gst_ms={}",
+            "seed={} validators={} stakes={:?} faults={} heights={} post_gst_heights={} gst_ms={}",
             self.seed,
             self.validators,
             self.stakes,
             self.faults.label(),
             self.heights,
+            self.post_gst_heights,
             self.gst_ms
         )
     }
@@ -223,5 +280,26 @@ mod tests {
         assert_eq!(e.index, 1);
         assert!(e.to_string().contains("\"bogus\""));
         assert_eq!(Faults::parse("none").unwrap(), Faults::default());
+    }
+
+    #[test]
+    fn crafted_kinds_parse_by_name_and_as_a_group() {
+        let f = Faults::parse("far-future,resign").unwrap();
+        assert_eq!(
+            f.byzantine,
+            vec![ByzantineKind::FarFuture, ByzantineKind::Resign]
+        );
+        assert_eq!(Faults::parse(&f.label()).unwrap(), f);
+        let crafted = Faults::parse("crafted").unwrap();
+        assert_eq!(crafted.byzantine.len(), 5);
+        assert!(!crafted.byzantine.contains(&ByzantineKind::Equivocate));
+        // `byzantine` keeps its meaning; `all` has every kind.
+        assert_eq!(Faults::parse("byzantine").unwrap().byzantine.len(), 3);
+        let all = Faults::parse("all").unwrap();
+        assert_eq!(all.byzantine, ByzantineKind::ALL.to_vec());
+        assert_eq!(Faults::parse(&all.label()).unwrap(), all);
+        let e = Faults::parse("resign,forged").unwrap_err();
+        assert_eq!(e.index, 1);
+        assert!(e.to_string().contains("forged-time"), "{e}");
     }
 }

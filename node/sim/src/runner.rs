@@ -8,9 +8,10 @@ use crate::trace::{MsgSummary, Trace, TraceEvent};
 use crate::verify_cache::{CacheStats, SharedVerifier};
 use netwright_consensus::encoding::tx_root;
 use netwright_consensus::{
-    Block, BlockContent, BlockHash, CommitCertificate, Config, ConsensusMessage, Effect, Height,
-    HeightContext, Input, Machine, Proposal, Round, Signer, Step, Timeout, TimeoutStep, Validator,
-    ValidatorId, ValidatorSet, Vote, WalRecord,
+    Block, BlockContent, BlockHash, CommitCertificate, Config, ConsensusMessage, Effect, Evidence,
+    Height, HeightContext, Input, Machine, Proposal, Round, SignatureBytes, SignedProposal,
+    SignedVote, Signer, Step, Timeout, TimeoutStep, Validator, ValidatorId, ValidatorSet, Vote,
+    VoteKind, WalRecord,
 };
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -22,6 +23,12 @@ use std::rc::Rc;
 
 /// Chain id of simulated networks.
 pub const SIM_CHAIN_ID: &str = "netwright-sim";
+
+/// Evidence items a node's pool holds at most; more are dropped until blocks commit some.
+pub const EVIDENCE_POOL_CAPACITY: usize = 256;
+
+/// Evidence items a proposer puts into one block at most.
+pub const EVIDENCE_PER_BLOCK: usize = 16;
 
 /// What a successful run measured.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,6 +47,11 @@ pub struct RunReport {
     pub max_round: Round,
     /// Valid evidence items produced.
     pub evidence: u64,
+    /// Evidence items committed in decided blocks.
+    pub committed_evidence: u64,
+    /// Height up to which every honest node decided: the configured heights, or more when the
+    /// heights started after GST reach further.
+    pub decided_height: Height,
     /// Messages sent over the simulated network.
     pub messages: u64,
     /// Signature cache statistics.
@@ -120,6 +132,8 @@ enum Event {
         node: usize,
         blocks: Rc<Vec<(Block, CommitCertificate)>>,
     },
+    /// The network becomes synchronous: fix the heights that must decide after it.
+    Gst,
 }
 
 struct Queued {
@@ -146,6 +160,10 @@ impl Ord for Queued {
 
 struct Node {
     signer: Signer,
+    /// The ed25519 secret seed behind `signer` (byzantine nodes re-sign with it).
+    seed: [u8; 32],
+    /// Verified evidence waiting for a block, oldest first.
+    evidence_pool: Vec<Evidence>,
     byz: Option<ByzantineKind>,
     machine: Option<Machine<SharedVerifier>>,
     inc: u32,
@@ -191,6 +209,13 @@ struct Sim<'a> {
     /// (height, round) -> (block sent to one half, block sent to the other), shared by the
     /// colluding equivocators.
     split_blocks: HashMap<(Height, Round), (BlockHash, BlockHash)>,
+    /// Height every honest node must decide before the run ends.
+    target_height: Height,
+    /// Whether GST has passed (the run never ends before it).
+    after_gst: bool,
+    /// The run's actual GST: the time after which none of its faults remains (see
+    /// [`Sim::stabilisation_time`]).
+    stable_at: u64,
 }
 
 const MS: u64 = 1_000;
@@ -224,14 +249,15 @@ impl<'a> Sim<'a> {
     fn build(cfg: &'a SimConfig) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
         let n = cfg.validators.max(1);
-        let signers: Vec<Signer> = (0..n)
+        let seeds: Vec<[u8; 32]> = (0..n)
             .map(|i| {
                 let mut h = blake3::Hasher::new();
                 h.update(b"netwright-sim validator key");
                 h.update(&(i as u64).to_le_bytes());
-                Signer::from_seed(*h.finalize().as_bytes())
+                *h.finalize().as_bytes()
             })
             .collect();
+        let signers: Vec<Signer> = seeds.iter().map(|s| Signer::from_seed(*s)).collect();
         let powers: Vec<u64> = (0..n)
             .map(|_| match cfg.stakes {
                 Stakes::Equal => 10,
@@ -272,9 +298,15 @@ impl<'a> Sim<'a> {
         let ctx = HeightContext::genesis(genesis_set, app::genesis_hash(), 0);
         let verifier = SharedVerifier::new();
         let honest: Vec<bool> = byz.iter().map(|b| b.is_none()).collect();
+        let index: HashMap<ValidatorId, usize> = signers
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id(), i))
+            .collect();
         let checker = Checker::new(
             SIM_CHAIN_ID.into(),
             honest.clone(),
+            index.clone(),
             schedule.clone(),
             verifier.clone(),
             cfg.check_certificates,
@@ -303,13 +335,16 @@ impl<'a> Sim<'a> {
         }
         let nodes: Vec<Node> = signers
             .into_iter()
+            .zip(seeds)
             .enumerate()
-            .map(|(i, signer)| {
+            .map(|(i, (signer, seed))| {
                 let mut states = BTreeMap::new();
                 states.insert(0, app::genesis_state());
                 let pos = honest_idx.iter().position(|x| *x == i).unwrap_or(0);
                 Node {
                     signer,
+                    seed,
+                    evidence_pool: Vec::new(),
                     byz: byz[i],
                     machine: None,
                     inc: 0,
@@ -325,11 +360,6 @@ impl<'a> Sim<'a> {
                     sees_both: pos % 3 == 2,
                 }
             })
-            .collect();
-        let index = nodes
-            .iter()
-            .enumerate()
-            .map(|(i, nd)| (nd.signer.id(), i))
             .collect();
         let honest_total = honest.iter().filter(|h| **h).count();
         let mut sim = Sim {
@@ -354,16 +384,40 @@ impl<'a> Sim<'a> {
             honest_total,
             messages: 0,
             split_blocks: HashMap::new(),
+            target_height: cfg.heights,
+            after_gst: false,
+            stable_at: 0,
         };
+        let mut last_crash = None;
         if cfg.faults.crash && gst > 0 {
             let crashes = sim.rng.gen_range(1..=(n / 3).max(1));
             for _ in 0..crashes {
                 let node = sim.rng.gen_range(0..n);
                 let at = sim.rng.gen_range(0..gst);
+                last_crash = last_crash.max(Some(at));
                 sim.push(at, Event::Crash { node });
             }
         }
+        sim.stable_at = sim.stabilisation_time(last_crash);
+        sim.push(sim.stable_at, Event::Gst);
         sim
+    }
+
+    /// When the network is synchronous and every node runs: `gst_ms` with message faults
+    /// (loss, duplication, reordering), otherwise the end of the last partition or of the
+    /// last crash's downtime (both before `gst_ms`), and 0 without any such fault. Byzantine
+    /// validators and churn go on after it.
+    fn stabilisation_time(&self, last_crash: Option<u64>) -> u64 {
+        let f = &self.cfg.faults;
+        if f.loss || f.duplicate || f.reorder {
+            return self.gst;
+        }
+        // A crash takes effect within 20 ms and the node is down for at most 1.5 s, and not
+        // past GST unless it crashed after it.
+        let crash_end =
+            last_crash.map_or(0, |t| (t + 1_520 * MS).min(self.gst.max(t + 20 * MS + 1)));
+        let partition_end = self.partitions.iter().map(|p| p.end).max().unwrap_or(0);
+        crash_end.max(partition_end)
     }
 
     fn push(&mut self, time: u64, ev: Event) {
@@ -381,7 +435,7 @@ impl<'a> Sim<'a> {
             trace_hash: self.trace.hash(),
             events: self.trace.len(),
             sim_time_us: self.now,
-            heights: self.cfg.heights,
+            heights: self.target_height,
             max_round: self
                 .checker
                 .decided()
@@ -390,6 +444,8 @@ impl<'a> Sim<'a> {
                 .max()
                 .unwrap_or(0),
             evidence: self.checker.evidence,
+            committed_evidence: self.checker.committed_evidence,
+            decided_height: self.target_height,
             messages: self.messages,
             cache: self.verifier.stats(),
             byzantine: self.byzantine,
@@ -397,7 +453,7 @@ impl<'a> Sim<'a> {
     }
 
     fn deadline(&self) -> u64 {
-        self.gst + 30_000 * MS + self.cfg.heights * 3_000 * MS
+        self.gst + 30_000 * MS + (self.cfg.heights + self.cfg.post_gst_heights) * 3_000 * MS
     }
 
     /// Rounds a height that starts after GST may need: one failed round per byzantine
@@ -423,7 +479,7 @@ impl<'a> Sim<'a> {
             }
             self.now = q.time;
             self.process(q.ev)?;
-            if self.honest_done == self.honest_total {
+            if self.after_gst && self.honest_done == self.honest_total {
                 return self.check_rounds();
             }
         }
@@ -442,7 +498,7 @@ impl<'a> Sim<'a> {
             time_us: self.now,
             detail: format!(
                 "honest nodes did not all decide {} heights by {} ms ({} events): {}",
-                self.cfg.heights,
+                self.target_height,
                 self.now / MS,
                 self.trace.len(),
                 stuck.join(" ")
@@ -454,7 +510,7 @@ impl<'a> Sim<'a> {
         if !self.cfg.check_liveness {
             return Ok(());
         }
-        let settle = self.gst + 2 * self.cfg.latency_ms.1.max(1) * MS + self.cfg.jitter_us;
+        let settle = self.stable_at + 2 * self.cfg.latency_ms.1.max(1) * MS + self.cfg.jitter_us;
         let bound = self.round_bound();
         for (h, (_, round)) in self.checker.decided() {
             let started = self.first_start.get(h).copied().unwrap_or(0);
@@ -487,7 +543,33 @@ impl<'a> Sim<'a> {
             Some(m) => m.start(self.now / MS),
             None => Vec::new(),
         };
+        self.check_resources(i)?;
         self.apply(i, fx)
+    }
+
+    /// A machine never computes the proposers of rounds beyond its window: a message naming a
+    /// far-future round must not make it do (or allocate) per-round work.
+    fn check_resources(&self, i: usize) -> Result<(), Violation> {
+        let Some(m) = self.nodes[i].machine.as_ref() else {
+            return Ok(());
+        };
+        let window = m
+            .round()
+            .saturating_add(self.machine_cfg.future_rounds)
+            .saturating_add(1) as usize;
+        let computed = m.computed_proposer_rounds();
+        if computed > window {
+            return Err(Violation {
+                kind: ViolationKind::Resource,
+                time_us: self.now,
+                detail: format!(
+                    "n{i} at height {} round {} computed the proposers of {computed} rounds (window: {window})",
+                    m.height(),
+                    m.round()
+                ),
+            });
+        }
+        Ok(())
     }
 
     fn feed(&mut self, i: usize, input: Input) -> Result<(), Violation> {
@@ -495,7 +577,9 @@ impl<'a> Sim<'a> {
         let Some(m) = self.nodes[i].machine.as_mut() else {
             return Ok(());
         };
-        match m.handle(now_ms, input) {
+        let result = m.handle(now_ms, input);
+        self.check_resources(i)?;
+        match result {
             Ok(fx) => self.apply(i, fx),
             Err(e) => {
                 self.trace.record(
@@ -565,6 +649,16 @@ impl<'a> Sim<'a> {
                 } else {
                     app::make_txs(&mut self.rng, node, height)
                 };
+                let mut evidence: Vec<Evidence> = nd
+                    .evidence_pool
+                    .iter()
+                    .take(EVIDENCE_PER_BLOCK)
+                    .cloned()
+                    .collect();
+                if nd.byz == Some(ByzantineKind::BadEvidence) {
+                    evidence.insert(0, self.unverifiable_evidence(node, height, round));
+                    evidence.truncate(EVIDENCE_PER_BLOCK);
+                }
                 self.feed(
                     node,
                     Input::BlockContent(BlockContent {
@@ -572,7 +666,7 @@ impl<'a> Sim<'a> {
                         round,
                         txs,
                         state_root: state,
-                        evidence: Vec::new(),
+                        evidence,
                     }),
                 )
             }
@@ -690,6 +784,35 @@ impl<'a> Sim<'a> {
                 }
                 self.drain_sync_buffer(node)
             }
+            Event::Gst => {
+                self.on_gst();
+                Ok(())
+            }
+        }
+    }
+
+    /// At GST the heights every honest node must decide are fixed: the configured ones and
+    /// `post_gst_heights` more beyond the highest height in progress, which all start after
+    /// GST and fall under the round bound.
+    fn on_gst(&mut self) {
+        self.after_gst = true;
+        let in_progress = self
+            .nodes
+            .iter()
+            .filter(|n| n.byz.is_none())
+            .map(|n| n.ctx.height)
+            .max()
+            .unwrap_or(1);
+        self.target_height = self
+            .cfg
+            .heights
+            .max(in_progress.saturating_add(self.cfg.post_gst_heights));
+        let target = self.target_height;
+        self.honest_done = 0;
+        for nd in self.nodes.iter_mut().filter(|n| n.byz.is_none()) {
+            // A node's context is that of the height after the last one it decided.
+            nd.done = nd.ctx.height > target;
+            self.honest_done += usize::from(nd.done);
         }
     }
 
@@ -822,12 +945,32 @@ impl<'a> Sim<'a> {
                     }
                 }
             }
-            None | Some(ByzantineKind::InvalidProposal) | Some(ByzantineKind::Equivocate) => {
-                let msg = Rc::new(msg);
-                for j in (0..n).filter(|j| *j != i) {
-                    self.send(i, j, msg.clone());
+            Some(kind @ (ByzantineKind::ForgedTime | ByzantineKind::WrongValidRound)) if own => {
+                let crafted = self.crafted(i, kind, msg);
+                self.send_to_all(i, crafted);
+            }
+            Some(ByzantineKind::FarFuture) if own => {
+                let extra = self.far_future(i, &msg);
+                self.send_to_all(i, msg);
+                for m in extra {
+                    self.send_to_all(i, m);
                 }
             }
+            Some(ByzantineKind::Resign) if own => {
+                let again = self.resigned(i, &msg);
+                self.send_to_all(i, msg);
+                self.send_to_all(i, again);
+            }
+            None
+            | Some(
+                ByzantineKind::InvalidProposal
+                | ByzantineKind::Equivocate
+                | ByzantineKind::FarFuture
+                | ByzantineKind::Resign
+                | ByzantineKind::ForgedTime
+                | ByzantineKind::WrongValidRound
+                | ByzantineKind::BadEvidence,
+            ) => self.send_to_all(i, msg),
             Some(ByzantineKind::Withhold) => {
                 let msg = Rc::new(msg);
                 let share = self.rng.gen_range(0.0..0.6);
@@ -839,6 +982,158 @@ impl<'a> Sim<'a> {
             }
         }
         Ok(())
+    }
+
+    fn send_to_all(&mut self, i: usize, msg: ConsensusMessage) {
+        let msg = Rc::new(msg);
+        for j in (0..self.nodes.len()).filter(|j| *j != i) {
+            self.send(i, j, msg.clone());
+        }
+    }
+
+    /// Traces a message node `i` crafted (its honest machine never signed it).
+    fn trace_crafted(&mut self, i: usize, msg: &ConsensusMessage) {
+        self.trace.record(
+            self.now,
+            i,
+            TraceEvent::Send {
+                msg: MsgSummary::of(msg),
+            },
+        );
+    }
+
+    /// What a `forged-time` or `wrong-valid-round` validator sends instead of its own `msg`.
+    fn crafted(
+        &mut self,
+        i: usize,
+        kind: ByzantineKind,
+        msg: ConsensusMessage,
+    ) -> ConsensusMessage {
+        let signer = self.nodes[i].signer.clone();
+        let crafted = match (kind, msg) {
+            (
+                ByzantineKind::ForgedTime,
+                ConsensusMessage::Proposal {
+                    proposal,
+                    mut block,
+                },
+            ) => {
+                // The end of time: no child block can ever be timed after it.
+                block.header.time_ms = u64::MAX;
+                let proposal = Proposal {
+                    block_hash: block.hash(),
+                    ..proposal.proposal
+                }
+                .sign(SIM_CHAIN_ID, &signer);
+                ConsensusMessage::Proposal { proposal, block }
+            }
+            (ByzantineKind::WrongValidRound, ConsensusMessage::Proposal { proposal, block }) => {
+                let pr = proposal.proposal;
+                match fake_pol_round(i, pr.height, pr.round, pr.pol_round) {
+                    Some(pol) => ConsensusMessage::Proposal {
+                        proposal: Proposal {
+                            pol_round: Some(pol),
+                            ..pr
+                        }
+                        .sign(SIM_CHAIN_ID, &signer),
+                        block,
+                    },
+                    None => ConsensusMessage::Proposal { proposal, block },
+                }
+            }
+            (ByzantineKind::WrongValidRound, ConsensusMessage::Vote(v)) => {
+                // A block nobody has: the same for every copy, so it is not equivocation.
+                let kind = match v.vote.kind {
+                    VoteKind::Prevote => 1u8,
+                    VoteKind::Precommit => 2,
+                };
+                let mut h = blake3::Hasher::new();
+                h.update(b"netwright-sim block that does not exist");
+                h.update(&(i as u64).to_le_bytes());
+                h.update(&v.vote.height.to_le_bytes());
+                h.update(&v.vote.round.to_le_bytes());
+                h.update(&[kind]);
+                let block = Some(BlockHash(*h.finalize().as_bytes()));
+                ConsensusMessage::Vote(Vote { block, ..v.vote }.sign(SIM_CHAIN_ID, &signer))
+            }
+            (_, other) => other,
+        };
+        self.trace_crafted(i, &crafted);
+        crafted
+    }
+
+    /// Signed copies of `msg` for rounds far beyond any window and for heights far ahead.
+    fn far_future(&mut self, i: usize, msg: &ConsensusMessage) -> Vec<ConsensusMessage> {
+        let signer = self.nodes[i].signer.clone();
+        let (height, round) = (msg.height(), msg.round());
+        let slots = [
+            (height, u32::MAX),
+            (height, 40_000_000),
+            (height, round.saturating_add(1_000)),
+            (height.saturating_add(1_000), round),
+            (height.saturating_add(1_000_000), u32::MAX),
+        ];
+        let out: Vec<ConsensusMessage> = slots
+            .into_iter()
+            .map(|(height, round)| match msg {
+                ConsensusMessage::Vote(v) => ConsensusMessage::Vote(
+                    Vote {
+                        height,
+                        round,
+                        ..v.vote
+                    }
+                    .sign(SIM_CHAIN_ID, &signer),
+                ),
+                ConsensusMessage::Proposal { proposal, block } => ConsensusMessage::Proposal {
+                    proposal: Proposal {
+                        height,
+                        round,
+                        ..proposal.proposal
+                    }
+                    .sign(SIM_CHAIN_ID, &signer),
+                    block: block.clone(),
+                },
+            })
+            .collect();
+        for m in &out {
+            self.trace_crafted(i, m);
+        }
+        out
+    }
+
+    /// `msg` under a second valid signature over the same bytes.
+    fn resigned(&mut self, i: usize, msg: &ConsensusMessage) -> ConsensusMessage {
+        let seed = self.nodes[i].seed;
+        let again = match msg {
+            ConsensusMessage::Vote(v) => ConsensusMessage::Vote(SignedVote {
+                vote: v.vote,
+                signature: second_signature(&seed, &v.vote.sign_bytes(SIM_CHAIN_ID)),
+            }),
+            ConsensusMessage::Proposal { proposal, block } => ConsensusMessage::Proposal {
+                proposal: SignedProposal {
+                    proposal: proposal.proposal,
+                    signature: second_signature(&seed, &proposal.proposal.sign_bytes(SIM_CHAIN_ID)),
+                },
+                block: block.clone(),
+            },
+        };
+        self.trace_crafted(i, &again);
+        again
+    }
+
+    /// Evidence a `bad-evidence` validator puts into its blocks: a "duplicate" of two identical
+    /// proposals, which proves nothing.
+    fn unverifiable_evidence(&self, i: usize, height: Height, round: Round) -> Evidence {
+        let signer = &self.nodes[i].signer;
+        let p = Proposal {
+            height,
+            round,
+            pol_round: None,
+            block_hash: BlockHash([0; 32]),
+            proposer: signer.id(),
+        }
+        .sign(SIM_CHAIN_ID, signer);
+        Evidence::DuplicateProposal { a: p, b: p }
     }
 
     /// A validly signed message conflicting with `msg` (same slot, different content).
@@ -950,6 +1245,10 @@ impl<'a> Sim<'a> {
                     },
                 );
                 self.checker.on_evidence(&e, offender, self.now)?;
+                let pool = &mut self.nodes[i].evidence_pool;
+                if pool.len() < EVIDENCE_POOL_CAPACITY && !pool.contains(&e) {
+                    pool.push(e);
+                }
             }
         }
         Ok(())
@@ -986,8 +1285,10 @@ impl<'a> Sim<'a> {
             .map_err(|e| internal(self.now, format!("n{i}: {e}")))?;
         nd.ctx = next;
         nd.wal.retain(|r| r.height() > h);
+        // Evidence a decided block commits is done with.
+        nd.evidence_pool.retain(|e| !block.evidence.contains(e));
         nd.store.insert(h, (block, cert));
-        if h >= self.cfg.heights && !nd.done && nd.byz.is_none() {
+        if h >= self.target_height && !nd.done && nd.byz.is_none() {
             nd.done = true;
             self.honest_done += 1;
         }
@@ -1001,6 +1302,40 @@ impl<'a> Sim<'a> {
         );
         Ok(())
     }
+}
+
+/// A `pol_round` below `round` at which this run saw no polka for the proposal: any round other
+/// than the real one (`None` when there is none, i.e. in round 0, or in round 1 re-proposing a
+/// round-0 polka). Derived from the slot, so every copy of the proposal carries the same one.
+fn fake_pol_round(i: usize, height: Height, round: Round, real: Option<Round>) -> Option<Round> {
+    if round == 0 {
+        return None;
+    }
+    let mut h = blake3::Hasher::new();
+    h.update(&(i as u64).to_le_bytes());
+    h.update(&height.to_le_bytes());
+    h.update(&round.to_le_bytes());
+    let pick = u64::from_le_bytes(h.finalize().as_bytes()[..8].try_into().unwrap_or([0; 8]));
+    let mut pol = (pick % u64::from(round)) as Round;
+    if Some(pol) == real {
+        if round == 1 {
+            return None;
+        }
+        pol = (pol + 1) % round;
+    }
+    Some(pol)
+}
+
+/// A second valid ed25519 signature by the key with secret `seed` over `msg`. Signing is
+/// deterministic, so the nonce is derived from another hash prefix than the key's own.
+fn second_signature(seed: &[u8; 32], msg: &[u8]) -> SignatureBytes {
+    use ed25519_dalek::hazmat::{raw_sign, ExpandedSecretKey};
+    use ed25519_dalek::{Digest, Sha512, SigningKey};
+    let expanded: [u8; 64] = Sha512::digest(seed).into();
+    let mut esk = ExpandedSecretKey::from_bytes(&expanded);
+    esk.hash_prefix = [0xA5; 32];
+    let key = SigningKey::from_bytes(seed).verifying_key();
+    SignatureBytes(raw_sign::<Sha512>(&esk, msg, &key).to_bytes())
 }
 
 fn internal(now: u64, detail: String) -> Violation {

@@ -94,3 +94,61 @@ fn forgetting_signing_records_after_restart_double_signs() {
     let (seed, kind) = caught.expect("ignoring the WAL must be caught within 100 seeds");
     assert_eq!(kind, ViolationKind::DoubleSign, "seed {seed}");
 }
+
+/// Runs seeds `0..=last` with the correct protocol and fails on any violation.
+fn correct_protocol_passes(last: u64, make: impl Fn(u64) -> SimConfig) {
+    for s in 0..=last {
+        let mut c = make(s);
+        c.tweak = None;
+        if let Err(f) = run(&c) {
+            panic!("correct protocol failed:\n{f}");
+        }
+    }
+}
+
+fn crafted(seed: u64, kind: &str, mutation: fn(&mut Config)) -> SimConfig {
+    let mut c = SimConfig::new(seed, 4, Faults::parse(kind).unwrap());
+    c.heights = 4;
+    c.tweak = Some(mutation);
+    c
+}
+
+#[test]
+fn unchecked_evidence_of_resigned_proposals_is_caught() {
+    let make = |s| crafted(s, "resign", |c| c.mutation = Mutation::EvidenceUnchecked);
+    let (seed, kind) = first_failure(40, make)
+        .expect("evidence of a re-signed proposal must be caught within 40 seeds");
+    // The evidence does not verify: caught when emitted, and (were it not) its blocks would be
+    // refused by every other validator and the chain would halt.
+    assert!(
+        matches!(kind, ViolationKind::FalseEvidence | ViolationKind::Liveness),
+        "seed {seed}: {kind:?}"
+    );
+    correct_protocol_passes(seed, make);
+}
+
+#[test]
+fn unbounded_block_time_halts_the_chain_after_a_forged_block() {
+    let make = |s| {
+        crafted(s, "forged-time", |c| {
+            c.mutation = Mutation::NoBlockTimeBound
+        })
+    };
+    let (seed, kind) = first_failure(40, make)
+        .expect("a block timed u64::MAX must halt the broken variant within 40 seeds");
+    assert_eq!(kind, ViolationKind::Liveness, "seed {seed}");
+    correct_protocol_passes(seed, make);
+}
+
+#[test]
+fn proposer_lookup_before_the_window_check_is_caught_as_a_resource_violation() {
+    let make = |s| {
+        crafted(s, "far-future", |c| {
+            c.mutation = Mutation::UnboundedProposerLookup
+        })
+    };
+    let (seed, kind) = first_failure(40, make)
+        .expect("a far-future proposal must grow the broken variant's schedule within 40 seeds");
+    assert_eq!(kind, ViolationKind::Resource, "seed {seed}");
+    correct_protocol_passes(seed, make);
+}

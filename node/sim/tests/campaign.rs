@@ -1,5 +1,6 @@
 //! The CI campaign: over 1,000 seeded runs across 4, 7, 31 and 100 validators and every fault
-//! mix, with zero violations allowed. `NETWRIGHT_SIM_SEEDS` scales the total (default 1000).
+//! class, each byzantine kind that crafts messages on its own as well, with zero violations
+//! allowed. `NETWRIGHT_SIM_SEEDS` scales the total (default 1000, giving 1,863 runs).
 
 use netwright_sim::{run_campaign, CampaignSpec, Faults, Stakes};
 
@@ -11,7 +12,22 @@ const MIXES: &[&str] = &[
     "byzantine",
     "churn,crash,loss",
     "all",
+    "crafted",
 ];
+
+/// Each crafted byzantine kind alone, so every one of them is drawn in many runs.
+const CRAFTED_KINDS: &[&str] = &[
+    "far-future",
+    "resign",
+    "forged-time",
+    "wrong-valid-round",
+    "bad-evidence",
+];
+
+/// The mixes of the small networks: every mix, then each crafted kind alone.
+fn small_network_mixes() -> Vec<&'static str> {
+    MIXES.iter().chain(CRAFTED_KINDS).copied().collect()
+}
 
 /// Seeds for a share of the default total of 1000, scaled by `NETWRIGHT_SIM_SEEDS`.
 fn scaled(default: u64) -> u64 {
@@ -58,21 +74,23 @@ fn campaign(validators: usize, seeds_per_mix: u64, heights: u64, mixes: &[&str])
 
 #[test]
 fn four_validators() {
-    assert_eq!(campaign(4, scaled(90), 6, MIXES), 7 * scaled(90));
+    let mixes = small_network_mixes();
+    assert_eq!(campaign(4, scaled(90), 6, &mixes), 13 * scaled(90));
 }
 
 #[test]
 fn seven_validators() {
-    assert_eq!(campaign(7, scaled(50), 5, MIXES), 7 * scaled(50));
+    let mixes = small_network_mixes();
+    assert_eq!(campaign(7, scaled(50), 5, &mixes), 13 * scaled(50));
 }
 
 #[test]
 fn thirty_one_validators() {
-    assert_eq!(campaign(31, scaled(5), 3, MIXES), 7 * scaled(5));
+    assert_eq!(campaign(31, scaled(5), 3, MIXES), 8 * scaled(5));
 }
 
 #[test]
 fn one_hundred_validators() {
-    let mixes = ["none", "crash,byzantine"];
-    assert_eq!(campaign(100, scaled(1), 3, &mixes), 2 * scaled(1));
+    let mixes = ["none", "crash,byzantine", "crafted"];
+    assert_eq!(campaign(100, scaled(1), 3, &mixes), 3 * scaled(1));
 }

@@ -23,8 +23,9 @@ struct Args {
     /// Validators per run (comma-separated list runs one campaign per size).
     #[arg(long, default_value = "4", value_delimiter = ',')]
     validators: Vec<usize>,
-    /// Faults: none, loss, dup, reorder, partition, crash, byzantine, equivocate, withhold,
-    /// invalid, churn, net (loss+dup+reorder), all.
+    /// Faults: none, loss, dup, reorder, partition, crash, byzantine (equivocate, withhold,
+    /// invalid), crafted (far-future, resign, forged-time, wrong-valid-round, bad-evidence),
+    /// churn, net (loss+dup+reorder), all.
     #[arg(long, default_value = "all")]
     faults: String,
     /// Heights every honest validator must decide per run.
@@ -77,12 +78,13 @@ fn real_main() -> Result<ExitCode> {
         if let Some(seed) = args.replay {
             match run(&spec.config(seed)) {
                 Ok(r) => println!(
-                    "seed {seed}: ok, {} heights, max round {}, {} events, {} messages, {} evidence, sim {:.3} s, trace {}",
+                    "seed {seed}: ok, {} heights, max round {}, {} events, {} messages, {} evidence ({} committed), sim {:.3} s, trace {}",
                     r.heights,
                     r.max_round,
                     r.events,
                     r.messages,
                     r.evidence,
+                    r.committed_evidence,
                     r.sim_time_us as f64 / 1e6,
                     hex::encode(r.trace_hash)
                 ),
@@ -96,13 +98,14 @@ fn real_main() -> Result<ExitCode> {
         let rep = run_campaign(&spec);
         println!(
             "validators={validators} faults={} seeds={} failures={} heights={} max_round={} evidence={} \
-             wall={:.2}s seeds/s={:.1} heights/s={:.1} sim/real={:.1}x events={}",
+             committed_evidence={} wall={:.2}s seeds/s={:.1} heights/s={:.1} sim/real={:.1}x events={}",
             faults.label(),
             rep.runs,
             rep.failures.len(),
             rep.heights,
             rep.max_round,
             rep.evidence,
+            rep.committed_evidence,
             rep.wall_time.as_secs_f64(),
             rep.seeds_per_sec(),
             rep.heights_per_sec(),
