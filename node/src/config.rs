@@ -11,6 +11,8 @@ use libp2p::multiaddr::Protocol;
 use libp2p::{Multiaddr, PeerId};
 use serde::{Deserialize, Serialize};
 
+use crate::rpc::RpcLimits;
+
 /// File name of the configuration inside the node home.
 pub const CONFIG_FILE: &str = "config.toml";
 
@@ -101,6 +103,53 @@ pub struct RpcSection {
     pub max_body_bytes: usize,
     /// How long `POST /txs?wait=commit` waits for the transaction to commit, in milliseconds.
     pub commit_wait_ms: u64,
+    /// Longest time from a request's first byte to the end of its head, in milliseconds.
+    #[serde(default = "default_rpc_header_read_timeout_ms")]
+    pub header_read_timeout_ms: u64,
+    /// Longest silence of a connection waiting for its next request (or of a client not reading
+    /// its answer), in milliseconds.
+    #[serde(default = "default_rpc_idle_timeout_ms")]
+    pub idle_timeout_ms: u64,
+    /// Longest time to receive a whole request body, in milliseconds.
+    #[serde(default = "default_rpc_body_read_timeout_ms")]
+    pub body_read_timeout_ms: u64,
+    /// Most RPC connections open at once; more are closed on accept.
+    #[serde(default = "default_rpc_max_connections")]
+    pub max_connections: usize,
+}
+
+impl RpcSection {
+    /// These settings as the RPC server's limits.
+    pub fn limits(&self) -> RpcLimits {
+        RpcLimits {
+            max_body_bytes: self.max_body_bytes,
+            commit_wait: Duration::from_millis(self.commit_wait_ms),
+            header_read_timeout: Duration::from_millis(self.header_read_timeout_ms),
+            idle_timeout: Duration::from_millis(self.idle_timeout_ms),
+            body_read_timeout: Duration::from_millis(self.body_read_timeout_ms),
+            max_connections: self.max_connections,
+        }
+    }
+}
+
+fn default_rpc_header_read_timeout_ms() -> u64 {
+    millis(RpcLimits::default().header_read_timeout)
+}
+
+fn default_rpc_idle_timeout_ms() -> u64 {
+    millis(RpcLimits::default().idle_timeout)
+}
+
+fn default_rpc_body_read_timeout_ms() -> u64 {
+    millis(RpcLimits::default().body_read_timeout)
+}
+
+fn default_rpc_max_connections() -> usize {
+    RpcLimits::default().max_connections
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// `[consensus]`: round timeouts (round r waits `base + r * delta`).
@@ -178,8 +227,12 @@ impl Default for Config {
             },
             rpc: RpcSection {
                 listen: "127.0.0.1:26657".to_string(),
-                max_body_bytes: 1024 * 1024,
-                commit_wait_ms: 30_000,
+                max_body_bytes: RpcLimits::default().max_body_bytes,
+                commit_wait_ms: millis(RpcLimits::default().commit_wait),
+                header_read_timeout_ms: default_rpc_header_read_timeout_ms(),
+                idle_timeout_ms: default_rpc_idle_timeout_ms(),
+                body_read_timeout_ms: default_rpc_body_read_timeout_ms(),
+                max_connections: default_rpc_max_connections(),
             },
             consensus: ConsensusSection {
                 timeout_propose_ms: 1_000,
@@ -299,6 +352,13 @@ impl Config {
             ("rpc.max_body_bytes", self.rpc.max_body_bytes as u64),
             ("rpc.commit_wait_ms", self.rpc.commit_wait_ms),
             (
+                "rpc.header_read_timeout_ms",
+                self.rpc.header_read_timeout_ms,
+            ),
+            ("rpc.idle_timeout_ms", self.rpc.idle_timeout_ms),
+            ("rpc.body_read_timeout_ms", self.rpc.body_read_timeout_ms),
+            ("rpc.max_connections", self.rpc.max_connections as u64),
+            (
                 "consensus.timeout_propose_ms",
                 self.consensus.timeout_propose_ms,
             ),
@@ -394,6 +454,33 @@ mod tests {
         assert_eq!(parsed, config);
         let checked = parsed.check(p()).unwrap();
         assert_eq!(checked.rpc_listen.port(), 26657);
+    }
+
+    #[test]
+    fn rpc_connection_limits_default_when_absent_and_zero_is_refused() {
+        let mut text = Config::default().to_toml().unwrap();
+        for field in [
+            "header_read_timeout_ms",
+            "idle_timeout_ms",
+            "body_read_timeout_ms",
+            "max_connections",
+        ] {
+            let line = text
+                .lines()
+                .find(|l| l.starts_with(field))
+                .unwrap_or_else(|| panic!("{field} not written"))
+                .to_string();
+            text = text.replace(&format!("{line}\n"), "");
+        }
+        let parsed = Config::parse(&text, p()).unwrap();
+        assert_eq!(parsed.rpc.limits(), RpcLimits::default());
+        let mut config = Config::default();
+        config.rpc.max_connections = 0;
+        let err = config.check(p()).unwrap_err().to_string();
+        assert!(
+            err.contains("rpc.max_connections") && err.contains("greater than 0"),
+            "{err}"
+        );
     }
 
     #[test]

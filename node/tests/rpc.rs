@@ -86,10 +86,17 @@ async fn serve() -> (SocketAddr, Arc<NodeMetrics>) {
     let limits = RpcLimits {
         max_body_bytes: 1024,
         commit_wait: Duration::from_millis(300),
+        ..RpcLimits::default()
     };
     let router = rpc::router(Arc::new(Fake::default()), metrics.clone(), limits);
     let (listener, addr) = rpc::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    tokio::spawn(rpc::serve(listener, router, std::future::pending()));
+    tokio::spawn(rpc::serve(
+        listener,
+        router,
+        limits,
+        metrics.clone(),
+        std::future::pending(),
+    ));
     (addr, metrics)
 }
 

@@ -49,6 +49,14 @@ pub struct NodeMetrics {
     pub sync_target_height: Gauge,
     /// `netwright_consensus_wired`: 1 when the consensus engine runs, 0 otherwise.
     pub consensus_wired: Gauge<u64, AtomicU64>,
+    /// `netwright_rpc_connections`: RPC connections open now.
+    pub rpc_connections: Gauge,
+    /// `netwright_rpc_connections_refused_total`: RPC connections closed on accept because
+    /// `rpc.max_connections` were open.
+    pub rpc_connections_refused: Counter,
+    /// `netwright_rpc_connections_timed_out_total`: RPC connections closed because a client was
+    /// idle too long or too slow to send a request head.
+    pub rpc_connections_timed_out: Counter,
 }
 
 impl Default for NodeMetrics {
@@ -131,6 +139,24 @@ impl NodeMetrics {
             "1 when this node runs the consensus engine, 0 otherwise",
             consensus_wired.clone(),
         );
+        let rpc_connections = Gauge::default();
+        registry.register(
+            "rpc_connections",
+            "RPC connections open now",
+            rpc_connections.clone(),
+        );
+        let rpc_connections_refused = Counter::default();
+        registry.register(
+            "rpc_connections_refused",
+            "RPC connections closed on accept because the connection limit was reached",
+            rpc_connections_refused.clone(),
+        );
+        let rpc_connections_timed_out = Counter::default();
+        registry.register(
+            "rpc_connections_timed_out",
+            "RPC connections closed because the client was idle or sent its request head too slowly",
+            rpc_connections_timed_out.clone(),
+        );
         Self {
             registry,
             height,
@@ -146,6 +172,9 @@ impl NodeMetrics {
             catching_up,
             sync_target_height,
             consensus_wired,
+            rpc_connections,
+            rpc_connections_refused,
+            rpc_connections_timed_out,
         }
     }
 
@@ -190,6 +219,9 @@ mod tests {
             "netwright_txs_gossip_already_committed_total 0",
             "netwright_peers 0",
             "netwright_catching_up 0",
+            "netwright_rpc_connections 0",
+            "netwright_rpc_connections_refused_total 0",
+            "netwright_rpc_connections_timed_out_total 0",
         ] {
             assert!(text.contains(name), "missing `{name}` in:\n{text}");
         }

@@ -3,10 +3,19 @@
 //!
 //! Handlers only translate HTTP to calls on a [`NodeView`], which the runtime implements; this
 //! keeps the API testable with a fake view. Errors are JSON `{"error": reason}` with a status code
-//! that fits: 400 bad input, 404 unknown, 409 duplicate, 413 body too large, 503 not available,
-//! 504 commit wait timed out, 500 internal.
+//! that fits: 400 bad input, 404 unknown, 405 wrong method, 408 body too slow, 409 duplicate,
+//! 413 body too large, 414 target too long, 431 head too large, 503 not available, 504 commit
+//! wait timed out, 500 internal. Reasons quote at most [`MAX_ECHO_CHARS`] characters of the input
+//! they refuse and never exceed [`MAX_REASON_CHARS`].
+//!
+//! [`serve`] runs the connections: at most [`RpcLimits::max_connections`] at once, each closed
+//! when idle or too slow to send a request (see [`RpcLimits`]).
 
+mod conn_clock;
+mod error;
+mod guard;
 mod metrics;
+mod server;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -19,11 +28,16 @@ use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{middleware, Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+pub(crate) use error::echo;
+use error::ApiError;
+pub use error::{MAX_ECHO_CHARS, MAX_REASON_CHARS};
+pub use guard::{MAX_HEAD_BYTES, MAX_URI_BYTES};
 pub use metrics::{NodeMetrics, VoteKind};
+pub use server::{serve, HTTP_MAX_HEAD_BYTES};
 
 /// Status of the node, served by `GET /status`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -140,13 +154,41 @@ pub trait NodeView: Send + Sync + 'static {
     fn wait_commit(&self, hash: String) -> impl Future<Output = Result<u64, ViewError>> + Send;
 }
 
-/// RPC settings.
-#[derive(Clone, Copy, Debug)]
+/// RPC settings: request sizes and the deadlines that keep slow or idle clients from holding
+/// connections. The defaults ([`RpcLimits::default`]) are the node's configuration defaults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RpcLimits {
-    /// Largest accepted request body.
+    /// Largest accepted request body (default 1 MiB, room for a 10,000-transaction batch).
     pub max_body_bytes: usize,
-    /// Longest `?wait=commit`.
+    /// Longest `?wait=commit` (default 30 s).
     pub commit_wait: Duration,
+    /// Longest time from the first byte of a request to the end of its head (default 10 s: a
+    /// head is at most 16 KiB, which any live client sends in well under a second).
+    pub header_read_timeout: Duration,
+    /// Longest silence of a connection waiting for its next request, or of a client not reading
+    /// its answer (default 60 s: longer than the orchestrator's polling interval, so its kept-alive
+    /// connections are reused, and short enough that abandoned ones do not pile up).
+    pub idle_timeout: Duration,
+    /// Longest time to receive a whole request body once its head is in (default 30 s: a body of
+    /// `max_body_bytes` at about 35 KB/s).
+    pub body_read_timeout: Duration,
+    /// Most connections open at once; more are closed as soon as they are accepted (default
+    /// 1,024: far above what the orchestrator and load generators open, and with a kernel's
+    /// usual 1,024 to 65,536 descriptors per process, the rest stays for storage and p2p).
+    pub max_connections: usize,
+}
+
+impl Default for RpcLimits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1024 * 1024,
+            commit_wait: Duration::from_secs(30),
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            body_read_timeout: Duration::from_secs(30),
+            max_connections: 1024,
+        }
+    }
 }
 
 struct AppState<V> {
@@ -162,14 +204,6 @@ impl<V> Clone for AppState<V> {
             metrics: self.metrics.clone(),
             limits: self.limits,
         }
-    }
-}
-
-struct ApiError(StatusCode, String);
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (self.0, Json(json!({ "error": self.1 }))).into_response()
     }
 }
 
@@ -198,18 +232,12 @@ pub fn router<V: NodeView>(view: Arc<V>, metrics: Arc<NodeMetrics>, limits: RpcL
         .route("/metrics", get(metrics_text::<V>))
         .fallback(|| async { ApiError(StatusCode::NOT_FOUND, "no such route".into()) })
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .layer(middleware::from_fn_with_state(
+            limits,
+            guard::request_limits,
+        ))
+        .layer(middleware::from_fn(error::json_errors))
         .with_state(state)
-}
-
-/// Serves `router` on `listener` until `shutdown` resolves.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
 }
 
 /// Binds `addr` (port 0 picks a free port) and returns the listener and its bound address.
@@ -237,7 +265,7 @@ fn parse_height(height: &str) -> Result<u64, ApiError> {
     height.parse().map_err(|_| {
         ApiError(
             StatusCode::BAD_REQUEST,
-            format!("height `{height}` is not a non-negative integer"),
+            format!("height {} is not a non-negative integer", echo(height)),
         )
     })
 }
@@ -291,7 +319,10 @@ async fn submit<V: NodeView>(
         Some(other) => {
             return Err(ApiError(
                 StatusCode::BAD_REQUEST,
-                format!("query `wait`: value `{other}`: expected `commit` or `none`"),
+                format!(
+                    "query `wait`: value {}: expected `commit` or `none`",
+                    echo(other)
+                ),
             ))
         }
     };

@@ -11,7 +11,6 @@ use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use libp2p::PeerId;
 use netwright_consensus::Timeouts;
@@ -23,7 +22,7 @@ use crate::driver::{Command, Driver, DriverConfig, DriverError, Input, TxOrigin,
 use crate::home::Loaded;
 use crate::mempool::Limits;
 use crate::p2p::{self, NetEvent, NetworkConfig, SyncResponse, SyncedBlock, Topic};
-use crate::rpc::{self, NodeMetrics, RpcLimits, ViewError};
+use crate::rpc::{self, NodeMetrics, ViewError};
 use crate::storage::{Storage, StorageError};
 
 /// Errors that stop the runtime.
@@ -263,10 +262,7 @@ pub async fn run(
         moniker: config.moniker.clone(),
         peer_id: key.peer_id().to_string(),
     });
-    let limits = RpcLimits {
-        max_body_bytes: config.rpc.max_body_bytes,
-        commit_wait: Duration::from_millis(config.rpc.commit_wait_ms),
-    };
+    let limits = config.rpc.limits();
     let (listener, rpc_addr) =
         rpc::bind(checked.rpc_listen)
             .await
@@ -277,9 +273,15 @@ pub async fn run(
     info!(%rpc_addr, "rpc listening");
     let router = rpc::router(view.clone(), metrics.clone(), limits);
     let mut rpc_shutdown = shutdown.clone();
-    let rpc_task = tokio::spawn(rpc::serve(listener, router, async move {
-        let _ = rpc_shutdown.wait_for(|stop| *stop).await;
-    }));
+    let rpc_task = tokio::spawn(rpc::serve(
+        listener,
+        router,
+        limits,
+        metrics.clone(),
+        async move {
+            let _ = rpc_shutdown.wait_for(|stop| *stop).await;
+        },
+    ));
 
     {
         let mut d = core

@@ -15,7 +15,7 @@ use super::recent::{RecentCommits, RECENT_TXS};
 use super::Core;
 use crate::driver::codec::decode;
 use crate::driver::{Ignored, Input, PreparedTx, TxOrigin, Verdict};
-use crate::rpc::{HealthView, NodeMetrics, NodeView, StatusView, ViewError};
+use crate::rpc::{self, HealthView, NodeMetrics, NodeView, StatusView, ViewError};
 use crate::storage::{Storage, StorageError};
 
 /// Callers waiting for their transaction's commit, and when local submissions were admitted.
@@ -170,9 +170,12 @@ impl NodeView for RuntimeView {
     }
 
     fn account(&self, address: &str) -> Result<Value, ViewError> {
-        let addr: netwright_ledger::Address = address
-            .parse()
-            .map_err(|e| ViewError::BadRequest(format!("address `{address}`: {e}")))?;
+        let addr: netwright_ledger::Address =
+            address
+                .parse()
+                .map_err(|e: netwright_ledger::AddressError| {
+                    ViewError::BadRequest(format!("address {}: {}", rpc::echo(address), e.reason))
+                })?;
         let a = self.core.read(|d| d.account(&addr))?;
         serde_json::to_value(a).map_err(|e| ViewError::Internal(e.to_string()))
     }
