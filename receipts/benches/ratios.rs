@@ -6,14 +6,14 @@
 //! Prints, per pair, the median throughput of each side and the median of the
 //! per-round ratios:
 //! - verify (`verify_bytes`, N threads) vs raw batch verification
-//!   (`ed25519_consensus::batch::Verifier`, the rule `verify_bytes` applies) over
+//!   (`ed25519_zebra::batch::Verifier`, the rule `verify_bytes` applies) over
 //!   the same signed messages in batches of 512 on N threads (N = 1 and all cores);
 //! - append (`append_batch` of 1000, group commit, fsync) vs signing the same
 //!   1000 signed messages on all cores, and vs one core.
 
 use std::time::Instant;
 
-use ed25519_consensus::{batch, Signature, VerificationKeyBytes};
+use ed25519_zebra::{batch, Signature, VerificationKeyBytes};
 use netwright_receipts::envelope::{pae, PAYLOAD_TYPE};
 use netwright_receipts::parallel::{default_threads, map_chunks_dynamic};
 use netwright_receipts::{

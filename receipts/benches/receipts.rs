@@ -9,7 +9,7 @@
 //! receipts' signed messages, so like is compared with like.
 
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use ed25519_consensus::{batch, Signature, VerificationKey, VerificationKeyBytes};
+use ed25519_zebra::{batch, Signature, VerificationKey, VerificationKeyBytes};
 use netwright_receipts::envelope::{pae, PAYLOAD_TYPE};
 use netwright_receipts::merkle::leaf_hash;
 use netwright_receipts::parallel::{default_threads, map_chunks_dynamic, map_chunks_with};

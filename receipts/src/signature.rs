@@ -5,7 +5,7 @@
 //! the signature's `R` are decoded as Edwards points without requiring canonical
 //! encodings and without a small-order check; `S` must be below the group order `l`;
 //! and the cofactored equation `[8][S]B = [8]R + [8][k]A` must hold, with
-//! `k = SHA-512(R || A || M)` over the encodings as given. The `ed25519-consensus`
+//! `k = SHA-512(R || A || M)` over the encodings as given. The `ed25519-zebra`
 //! crate implements exactly this rule, and under it a batch passes only when every
 //! signature in it passes alone, so a signature's verdict never depends on the other
 //! signatures it is checked with.
@@ -14,7 +14,7 @@
 //! bytes any RFC 8032 signer produces); every verification in this crate goes
 //! through this module.
 
-use ed25519_consensus::{batch, Signature, VerificationKey, VerificationKeyBytes};
+use ed25519_zebra::{batch, Signature, VerificationKey, VerificationKeyBytes};
 
 /// One signature to check: the signer's public key, the signed message and the
 /// signature, all as their raw encodings.

@@ -3,14 +3,14 @@
 //! (the simulator does) without weakening what is checked.
 //!
 //! Signing uses `ed25519-dalek` (RFC 8032 deterministic signatures). Verification follows the
-//! system's one signature rule, ZIP-215 via `ed25519-consensus` (stated in `docs/receipts.md`,
+//! system's one signature rule, ZIP-215 via `ed25519-zebra` (stated in `docs/receipts.md`,
 //! "Signature rule"): non-canonical point encodings and small-order points are accepted, `S`
 //! must be below the group order, and the equation is the cofactored one. Validator keys are
 //! vetted where they enter the validator set (the ledger refuses small-order keys).
 
 use crate::types::{SignatureBytes, ValidatorId};
-use ed25519_consensus::{Signature, VerificationKey};
 use ed25519_dalek::{Signer as _, SigningKey};
+use ed25519_zebra::{Signature, VerificationKey};
 
 /// A validator's signing key.
 #[derive(Clone)]

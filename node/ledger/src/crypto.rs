@@ -5,8 +5,8 @@ use std::fmt;
 use std::str::FromStr;
 
 use borsh::{BorshDeserialize, BorshSerialize};
-use ed25519_consensus::VerificationKey;
 use ed25519_dalek::VerifyingKey;
+use ed25519_zebra::VerificationKey;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use thiserror::Error;
 
@@ -160,7 +160,7 @@ impl From<VerifyingKey> for PublicKey {
     fn from(key: VerifyingKey) -> Self {
         let bytes = key.to_bytes();
         let key = VerificationKey::try_from(bytes)
-            .expect("an ed25519-dalek verifying key is a curve point ed25519-consensus decodes");
+            .expect("an ed25519-dalek verifying key is a curve point ed25519-zebra decodes");
         PublicKey { bytes, key }
     }
 }

@@ -1,4 +1,4 @@
-//! Transaction signatures: the system's one signature rule, ZIP-215 via `ed25519-consensus`
+//! Transaction signatures: the system's one signature rule, ZIP-215 via `ed25519-zebra`
 //! (stated in `docs/receipts.md`, "Signature rule"), applied to one transaction or to many as
 //! one batch.
 //!
@@ -16,7 +16,7 @@
 //! Transactions are signed with `ed25519-dalek` (RFC 8032, [`crate::tx::TxPayload::sign`]);
 //! verification happens only here.
 
-use ed25519_consensus::{batch, Signature, VerificationKeyBytes};
+use ed25519_zebra::{batch, Signature, VerificationKeyBytes};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
@@ -74,8 +74,8 @@ mod tests {
     use crate::tx::{TxBody, TxPayload};
     use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION};
     use curve25519_dalek::scalar::Scalar;
-    use ed25519_consensus::VerificationKey;
     use ed25519_dalek::SigningKey;
+    use ed25519_zebra::VerificationKey;
     use sha2::{Digest, Sha512};
 
     fn tx(seed: u8, nonce: u64) -> DecodedTx {

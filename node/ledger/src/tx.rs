@@ -193,7 +193,7 @@ impl SignedTx {
             .signer
             .verification_key()
             .verify(
-                &ed25519_consensus::Signature::from(self.signature),
+                &ed25519_zebra::Signature::from(self.signature),
                 &self.payload.signing_bytes(),
             )
             .is_ok()
