@@ -19,6 +19,18 @@ use crate::validators::ValidatorSet;
 use crate::wal::{SigningRecords, WalRecord};
 use std::collections::{BTreeMap, BTreeSet};
 
+/// Whether the deliberately broken protocol variant `Mutation::$variant` is active; always
+/// false unless the `fault-injection` feature is on.
+macro_rules! broken {
+    ($machine:ident, $variant:ident) => {{
+        #[cfg(feature = "fault-injection")]
+        let active = $machine.config.mutation == crate::config::Mutation::$variant;
+        #[cfg(not(feature = "fault-injection"))]
+        let active = false;
+        active
+    }};
+}
+
 /// A timer the machine asked for; handed back as [`Input::Timeout`] when it expires.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Timeout {
@@ -399,46 +411,6 @@ impl<V: SignatureVerifier> Machine<V> {
         self.ctx.validators.is_quorum(power)
     }
 
-    fn no_locking(&self) -> bool {
-        #[cfg(feature = "fault-injection")]
-        {
-            if self.config.mutation == crate::config::Mutation::NoLocking {
-                return true;
-            }
-        }
-        false
-    }
-
-    fn ignores_records(&self) -> bool {
-        #[cfg(feature = "fault-injection")]
-        {
-            if self.config.mutation == crate::config::Mutation::IgnoreSigningRecords {
-                return true;
-            }
-        }
-        false
-    }
-
-    fn evidence_unchecked(&self) -> bool {
-        #[cfg(feature = "fault-injection")]
-        {
-            if self.config.mutation == crate::config::Mutation::EvidenceUnchecked {
-                return true;
-            }
-        }
-        false
-    }
-
-    fn no_block_time_bound(&self) -> bool {
-        #[cfg(feature = "fault-injection")]
-        {
-            if self.config.mutation == crate::config::Mutation::NoBlockTimeBound {
-                return true;
-            }
-        }
-        false
-    }
-
     /// The broken variant's early lookup: the proposer schedule is grown to the message's
     /// round (capped at 10,000) before anything about the message is checked.
     fn unbounded_proposer_lookup(&mut self, _round: Round) {
@@ -500,7 +472,7 @@ impl<V: SignatureVerifier> Machine<V> {
 
     /// The valid value to re-propose, unless the broken no-locking variant is active.
     fn valid_block(&self) -> Option<(Round, Block)> {
-        if self.no_locking() {
+        if broken!(self, NoLocking) {
             return None;
         }
         let (vr, v) = self.valid?;
@@ -518,7 +490,7 @@ impl<V: SignatureVerifier> Machine<V> {
             return;
         };
         let signed = match self.own.vote(self.round, kind) {
-            Some(existing) if !self.ignores_records() => {
+            Some(existing) if !broken!(self, IgnoreSigningRecords) => {
                 // Never sign a second vote for a slot: repeat the first one.
                 let v = *existing;
                 fx.push(Effect::Broadcast(ConsensusMessage::Vote(v)));
@@ -549,7 +521,7 @@ impl<V: SignatureVerifier> Machine<V> {
         }
         let round = self.round;
         let (proposal, block) = match self.own.proposal(round) {
-            Some((p, b)) if !self.ignores_records() => (*p, b.clone()),
+            Some((p, b)) if !broken!(self, IgnoreSigningRecords) => (*p, b.clone()),
             _ => {
                 let p = Proposal {
                     height: self.ctx.height,
@@ -778,7 +750,7 @@ impl<V: SignatureVerifier> Machine<V> {
         }
         // The same proposal under another signature (ed25519 signing can be re-randomised) is
         // the same proposal: not equivocation, and nothing new to process.
-        if !self.evidence_unchecked()
+        if !broken!(self, EvidenceUnchecked)
             && self
                 .proposed
                 .get(&(pr.round, pr.block_hash))
@@ -830,7 +802,9 @@ impl<V: SignatureVerifier> Machine<V> {
     /// Emits evidence once, and only evidence that proves equivocation: a host pools what it
     /// gets and puts it in blocks, and a block with evidence that does not verify is invalid.
     fn emit_evidence(&mut self, e: Evidence, fx: &mut Fx) {
-        if !self.evidence_unchecked() && e.verify(&self.config.chain_id, &self.verifier).is_err() {
+        if !broken!(self, EvidenceUnchecked)
+            && e.verify(&self.config.chain_id, &self.verifier).is_err()
+        {
             return;
         }
         let key = crate::encoding::hash_domain(crate::encoding::Domain::Evidence, &e);
@@ -844,7 +818,7 @@ impl<V: SignatureVerifier> Machine<V> {
     /// was checked by the quorum that decided it.)
     fn check_proposed(&self, now_ms: u64, block: &Block) -> Result<(), String> {
         let latest = now_ms.saturating_add(self.config.max_block_time_ahead_ms);
-        if block.header.time_ms > latest && !self.no_block_time_bound() {
+        if block.header.time_ms > latest && !broken!(self, NoBlockTimeBound) {
             return Err(format!(
                 "header.time_ms: {} is more than {} ms ahead of this validator's clock ({now_ms})",
                 block.header.time_ms, self.config.max_block_time_ahead_ms
@@ -1100,7 +1074,7 @@ impl<V: SignatureVerifier> Machine<V> {
     }
 
     fn lock_allows(&self, v: BlockHash, pol: Option<Round>) -> bool {
-        if self.no_locking() {
+        if broken!(self, NoLocking) {
             return true;
         }
         match self.locked {
@@ -1157,7 +1131,7 @@ impl<V: SignatureVerifier> Machine<V> {
             if let Some(v) = self.polka_value(r) {
                 self.fired.insert((r, Trigger::LockOrValid));
                 if self.step == Step::Prevote {
-                    if !self.no_locking() {
+                    if !broken!(self, NoLocking) {
                         self.locked = Some((r, v));
                         self.persist_polka(r, v, fx);
                     }
