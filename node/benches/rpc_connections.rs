@@ -7,13 +7,13 @@
 //! Clients and server share the process, so the figures include the clients' side (one socket
 //! and a small buffer each). Needs about two file descriptors per admitted client.
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
-use netwright_node::rpc::{
-    self, HealthView, NodeMetrics, NodeView, RpcLimits, StatusView, ViewError,
-};
+use netwright_node::rpc::{HealthView, NodeMetrics, NodeView, RpcLimits, StatusView, ViewError};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -96,18 +96,7 @@ async fn main() {
         max_connections: env_or("RPC_BENCH_LIMIT", 1_024),
         ..RpcLimits::default()
     };
-    let metrics = Arc::new(NodeMetrics::new());
-    let router = rpc::router(Arc::new(View), metrics.clone(), limits);
-    let (listener, addr) = rpc::bind("127.0.0.1:0".parse().expect("loopback address"))
-        .await
-        .expect("bind");
-    tokio::spawn(rpc::serve(
-        listener,
-        router,
-        limits,
-        metrics.clone(),
-        std::future::pending(),
-    ));
+    let (addr, metrics) = support::serve_on_loopback(View, limits).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let before = rss_kib();
     let mut held = Vec::new();

@@ -1,5 +1,7 @@
 //! The RPC over a real loopback socket, against a fake node view.
 
+mod support;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -9,9 +11,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::Request;
 use hyper_util::rt::TokioIo;
-use netwright_node::rpc::{
-    self, HealthView, NodeMetrics, NodeView, RpcLimits, StatusView, ViewError,
-};
+use netwright_node::rpc::{HealthView, NodeMetrics, NodeView, RpcLimits, StatusView, ViewError};
 use serde_json::{json, Value};
 
 #[derive(Default)]
@@ -82,22 +82,12 @@ impl NodeView for Fake {
 }
 
 async fn serve() -> (SocketAddr, Arc<NodeMetrics>) {
-    let metrics = Arc::new(NodeMetrics::new());
     let limits = RpcLimits {
         max_body_bytes: 1024,
         commit_wait: Duration::from_millis(300),
         ..RpcLimits::default()
     };
-    let router = rpc::router(Arc::new(Fake::default()), metrics.clone(), limits);
-    let (listener, addr) = rpc::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    tokio::spawn(rpc::serve(
-        listener,
-        router,
-        limits,
-        metrics.clone(),
-        std::future::pending(),
-    ));
-    (addr, metrics)
+    support::serve_on_loopback(Fake::default(), limits).await
 }
 
 async fn call(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String, String) {

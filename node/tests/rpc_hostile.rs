@@ -4,12 +4,14 @@
 //! Deadlines are configured short (hundreds of milliseconds) and the tests only check that the
 //! server acts within a generous bound ([`GENEROUS`]), never how fast.
 
+mod support;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use netwright_node::rpc::{
-    self, HealthView, NodeMetrics, NodeView, RpcLimits, StatusView, ViewError, MAX_HEAD_BYTES,
+    HealthView, NodeMetrics, NodeView, RpcLimits, StatusView, ViewError, MAX_HEAD_BYTES,
     MAX_URI_BYTES,
 };
 use serde_json::{json, Value};
@@ -69,17 +71,7 @@ impl NodeView for View {
 
 /// Starts a server with `limits`; returns its address and metrics.
 async fn serve(limits: RpcLimits) -> (SocketAddr, Arc<NodeMetrics>) {
-    let metrics = Arc::new(NodeMetrics::new());
-    let router = rpc::router(Arc::new(View), metrics.clone(), limits);
-    let (listener, addr) = rpc::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    tokio::spawn(rpc::serve(
-        listener,
-        router,
-        limits,
-        metrics.clone(),
-        std::future::pending(),
-    ));
-    (addr, metrics)
+    support::serve_on_loopback(View, limits).await
 }
 
 fn limits() -> RpcLimits {
