@@ -32,11 +32,11 @@ pub enum Input {
         /// Where they came from.
         origin: TxOrigin,
     },
-    /// Transactions already decoded and signature-checked by [`crate::driver::prepare_txs`]
+    /// Transactions already decoded and signature-checked by [`crate::prepare_txs`]
     /// (outside the driver): admitted like [`Input::Txs`], without verifying again.
     PreparedTxs {
         /// The prepared transactions.
-        txs: Vec<crate::driver::PreparedTx>,
+        txs: Vec<crate::PreparedTx>,
         /// Where they came from.
         origin: TxOrigin,
     },

@@ -12,7 +12,7 @@ use netwright_ledger::{
 /// Most decompressed sender keys kept (about 200 bytes each).
 const MAX_CACHED_KEYS: usize = 65_536;
 
-use super::io::{Ignored, Verdict};
+use crate::io::{Ignored, Verdict};
 use crate::mempool::{AddError, Limits, Mempool, PoolTx};
 
 /// A transaction admitted by the ledger, as the mempool holds it: its bytes and its decoded
@@ -291,7 +291,7 @@ fn tx_error_verdict(e: &TxError) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::driver::testkit;
+    use crate::testkit;
     use netwright_ledger::Genesis;
 
     fn limits() -> Limits {

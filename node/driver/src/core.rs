@@ -6,24 +6,24 @@ use std::collections::{BTreeMap, VecDeque};
 use netwright_consensus::encoding::{hash_domain, Domain};
 use netwright_consensus::{
     Block, BlockContent, CommitCertificate, Config as ConsensusConfig, ConsensusMessage,
-    Ed25519Verifier, Effect, Evidence, HeightContext, Input as CInput, Machine, Signer,
-    ValidatorId, ValidatorSet, WalRecord,
+    Ed25519Verifier, Effect, Evidence, HeightContext, Input as CInput, Machine,
+    SignatureVerifier, Signer, ValidatorId, ValidatorSet, WalRecord,
 };
 use netwright_ledger::{
     AccountView, Address, BlockOutcome, Genesis, Hash, KeyCache, Ledger, PublicKey, ValidatorView,
     WriteSet,
 };
 
-use super::app::{consensus_set, genesis_hash, ExecCache, ExecKey};
-use super::codec::{decode, encode};
-use super::config::DriverConfig;
-use super::error::DriverError;
-use super::io::{
+use crate::app::{consensus_set, genesis_hash, ExecCache, ExecKey};
+use crate::codec::{decode, encode};
+use crate::config::DriverConfig;
+use crate::error::DriverError;
+use crate::io::{
     Command, Commit, CommittedState, Event, Ignored, Input, Reaction, Restore, TxOrigin, Verdict,
 };
-use super::pool::TxPool;
-use super::status::{OwnValidator, Status};
-use super::sync::SyncTracker;
+use crate::pool::TxPool;
+use crate::status::{OwnValidator, Status};
+use crate::sync::SyncTracker;
 
 /// Seed of the key a full node without a validator key runs consensus with. Its messages are
 /// never persisted nor sent: the node only follows the chain.
@@ -53,9 +53,12 @@ struct Paused {
 
 /// The deterministic heart of a node. Feed it [`Input`]s with the current time; carry out the
 /// returned [`Command`]s in order.
-pub struct Driver {
+///
+/// `V` checks consensus signatures: the node uses [`Ed25519Verifier`]; the simulator shares
+/// one caching verifier (same verdicts) among its simulated nodes.
+pub struct Driver<V: SignatureVerifier = Ed25519Verifier> {
     config: DriverConfig,
-    machine: Machine,
+    machine: Machine<V>,
     observer: bool,
     ledger: Ledger,
     exec: ExecCache,
@@ -72,7 +75,7 @@ pub struct Driver {
     syncing: bool,
 }
 
-impl std::fmt::Debug for Driver {
+impl<V: SignatureVerifier> std::fmt::Debug for Driver<V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Driver")
             .field("height", &self.machine.height())
@@ -91,6 +94,30 @@ impl Driver {
         restore: Restore,
         config: DriverConfig,
     ) -> Result<Driver, DriverError> {
+        let mut consensus = ConsensusConfig::new(genesis.chain_id.clone());
+        consensus.timeouts = config.timeouts;
+        Driver::with_consensus(genesis, signing_key, restore, config, consensus, Ed25519Verifier)
+    }
+}
+
+impl<V: SignatureVerifier> Driver<V> {
+    /// Like [`Driver::new`], with the consensus machine's whole configuration and signature
+    /// verifier given. `consensus.chain_id` must be the genesis chain id; its timeouts are
+    /// used instead of `config.timeouts`.
+    pub fn with_consensus(
+        genesis: &Genesis,
+        signing_key: Option<[u8; 32]>,
+        restore: Restore,
+        config: DriverConfig,
+        consensus: ConsensusConfig,
+        verifier: V,
+    ) -> Result<Driver<V>, DriverError> {
+        if consensus.chain_id != genesis.chain_id {
+            return Err(DriverError::BadContext(format!(
+                "consensus chain id {:?} differs from the genesis chain id {:?}",
+                consensus.chain_id, genesis.chain_id
+            )));
+        }
         let genesis_ledger = Ledger::from_genesis(genesis)?;
         let (ledger, ctx, genesis_state) = match restore.committed {
             None => {
@@ -124,9 +151,7 @@ impl Driver {
                 true,
             ),
         };
-        let mut consensus = ConsensusConfig::new(ledger.chain_id());
-        consensus.timeouts = config.timeouts;
-        let machine = Machine::new(consensus, signer, Ed25519Verifier, ctx, &wal)
+        let machine = Machine::new(consensus, signer, verifier, ctx, &wal)
             .map_err(|e| DriverError::BadContext(e.to_string()))?;
         Ok(Driver {
             exec: ExecCache::new(config.max_exec_cache),
@@ -727,6 +752,12 @@ impl Driver {
     /// This node's consensus key (the observer key for a full node without one).
     pub fn key(&self) -> ValidatorId {
         self.machine.id()
+    }
+
+    /// The consensus machine (read only): its height, round and step, for checks from outside
+    /// such as the simulator's bound on per-message work.
+    pub fn machine(&self) -> &Machine<V> {
+        &self.machine
     }
 }
 

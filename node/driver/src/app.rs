@@ -152,7 +152,7 @@ impl ExecCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::driver::testkit;
+    use crate::testkit;
     use netwright_ledger::NoKnownTxs;
 
     #[test]

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use netwright_consensus::{Block, CommitCertificate, ConsensusMessage, HeightContext};
 use netwright_ledger::{Genesis, TxBody};
 
-use super::testkit::{self, STAKE};
+use crate::testkit::{self, STAKE};
 use super::*;
 
 const T0: u64 = 1_700_000_000_000;
