@@ -38,11 +38,15 @@ pub enum Topic {
     Proposals,
     /// Prevotes and precommits.
     Votes,
+    /// Status announcements: each node's last committed height (8 bytes, little endian),
+    /// so that a node that hears no consensus traffic of later heights (its peers ahead of it
+    /// are full nodes, or silent) still notices that it is behind and syncs.
+    Status,
 }
 
 impl Topic {
     /// All topics.
-    pub const ALL: [Topic; 3] = [Topic::Txs, Topic::Proposals, Topic::Votes];
+    pub const ALL: [Topic; 4] = [Topic::Txs, Topic::Proposals, Topic::Votes, Topic::Status];
 
     /// Short name used in topic strings, logs and metrics.
     pub fn name(self) -> &'static str {
@@ -50,6 +54,7 @@ impl Topic {
             Topic::Txs => "txs",
             Topic::Proposals => "proposals",
             Topic::Votes => "votes",
+            Topic::Status => "status",
         }
     }
 
@@ -57,7 +62,7 @@ impl Topic {
     pub fn version(self) -> u32 {
         match self {
             Topic::Txs => 2,
-            Topic::Proposals | Topic::Votes => 1,
+            Topic::Proposals | Topic::Votes | Topic::Status => 1,
         }
     }
 
@@ -65,6 +70,25 @@ impl Topic {
     pub fn topic_string(self, network: &str) -> String {
         format!("/netwright/{network}/{}/{}", self.name(), self.version())
     }
+}
+
+/// Size of a status announcement: a committed height as a little-endian `u64`.
+pub const STATUS_BYTES: usize = 8;
+
+/// A status announcement of committed `height`.
+pub fn encode_status(height: u64) -> Vec<u8> {
+    height.to_le_bytes().to_vec()
+}
+
+/// The committed height a status announcement carries, or why it is not one.
+pub fn decode_status(data: &[u8]) -> Result<u64, String> {
+    let bytes: [u8; STATUS_BYTES] = data.try_into().map_err(|_| {
+        format!(
+            "status: {} bytes, expected {STATUS_BYTES} (a little-endian height)",
+            data.len()
+        )
+    })?;
+    Ok(u64::from_le_bytes(bytes))
 }
 
 /// Settings of the network task.
@@ -145,6 +169,7 @@ impl NetworkConfig {
             Topic::Txs => self.max_tx_bytes,
             Topic::Proposals => self.max_proposal_bytes,
             Topic::Votes => self.max_vote_bytes,
+            Topic::Status => STATUS_BYTES,
         }
     }
 }
@@ -404,5 +429,19 @@ pub(crate) fn handle(tx: mpsc::Sender<Command>, key: &NodeKey) -> NetworkHandle 
     NetworkHandle {
         tx,
         local_peer_id: key.peer_id(),
+    }
+}
+
+#[cfg(test)]
+mod status_tests {
+    use super::*;
+
+    #[test]
+    fn status_round_trips_and_other_lengths_are_refused() {
+        assert_eq!(decode_status(&encode_status(u64::MAX)), Ok(u64::MAX));
+        assert_eq!(decode_status(&encode_status(42)), Ok(42));
+        let e = decode_status(&[1, 2, 3]).unwrap_err();
+        assert!(e.contains("3 bytes, expected 8"), "{e}");
+        assert!(decode_status(&[0; 9]).is_err());
     }
 }

@@ -90,6 +90,9 @@ pub fn driver_config(config: &Config) -> DriverConfig {
     }
 }
 
+/// Interval between two announcements of this node's committed height to its peers.
+const STATUS_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// The driver behind its lock, with the queue its commands go to.
 pub(crate) struct Core {
     driver: Mutex<Driver>,
@@ -250,6 +253,8 @@ pub async fn run(
     let mut tx_batch = txgossip::TxBatcher::new(net_config.max_tx_bytes);
     let mut gossip_tick = tokio::time::interval(txgossip::FLUSH_INTERVAL);
     gossip_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut status_tick = tokio::time::interval(STATUS_INTERVAL);
+    status_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut network = p2p::spawn(&key, net_config)?;
 
     let view = Arc::new(RuntimeView {
@@ -304,6 +309,11 @@ pub async fn run(
             _ = gossip_tick.tick() => {
                 if let Some(batch) = tx_batch.flush() {
                     let _ = ops_tx.send(NetOp::Publish(Topic::Txs, batch));
+                }
+            }
+            _ = status_tick.tick() => {
+                if let Ok(height) = core.read(|d| d.height()) {
+                    let _ = ops_tx.send(NetOp::Publish(Topic::Status, p2p::encode_status(height)));
                 }
             }
             reason = fatal_rx.recv() => {
@@ -375,7 +385,19 @@ pub async fn run(
                             });
                             continue;
                         }
-                        let verdict = match core.feed(Input::ConsensusMessage { bytes: data }) {
+                        let input = if message.topic == Topic::Status {
+                            match p2p::decode_status(&data) {
+                                Ok(height) => Input::PeerHeight { height },
+                                Err(why) => {
+                                    debug!(peer = %message.from, reason = %why, "rejected gossip");
+                                    let _ = ops_tx.send(NetOp::Verdict(message, p2p::Verdict::Reject));
+                                    continue;
+                                }
+                            }
+                        } else {
+                            Input::ConsensusMessage { bytes: data }
+                        };
+                        let verdict = match core.feed(input) {
                             Ok(v) => gossip_verdict(&v, &message.from),
                             Err(e) => {
                                 warn!(error = %e, "gossip input failed");
