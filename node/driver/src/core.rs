@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, VecDeque};
 use netwright_consensus::encoding::{hash_domain, Domain};
 use netwright_consensus::{
     Block, BlockContent, CommitCertificate, Config as ConsensusConfig, ConsensusMessage,
-    Ed25519Verifier, Effect, Evidence, HeightContext, Input as CInput, Machine,
-    SignatureVerifier, Signer, ValidatorId, ValidatorSet, WalRecord,
+    Ed25519Verifier, Effect, Evidence, HeightContext, Input as CInput, Machine, SignatureVerifier,
+    Signer, ValidatorId, ValidatorSet, WalRecord,
 };
 use netwright_ledger::{
     AccountView, Address, BlockOutcome, Genesis, Hash, KeyCache, Ledger, PublicKey, ValidatorView,
@@ -96,7 +96,14 @@ impl Driver {
     ) -> Result<Driver, DriverError> {
         let mut consensus = ConsensusConfig::new(genesis.chain_id.clone());
         consensus.timeouts = config.timeouts;
-        Driver::with_consensus(genesis, signing_key, restore, config, consensus, Ed25519Verifier)
+        Driver::with_consensus(
+            genesis,
+            signing_key,
+            restore,
+            config,
+            consensus,
+            Ed25519Verifier,
+        )
     }
 }
 

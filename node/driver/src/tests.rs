@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use netwright_consensus::{Block, CommitCertificate, ConsensusMessage, HeightContext};
 use netwright_ledger::{Genesis, TxBody};
 
-use crate::testkit::{self, STAKE};
 use super::*;
+use crate::testkit::{self, STAKE};
 
 const T0: u64 = 1_700_000_000_000;
 

@@ -2,18 +2,21 @@
 //!
 //! - agreement: no two honest nodes decide different blocks at one height;
 //! - validity: every honest decision extends the decided chain, carries the right validator-set
-//!   hash, is accepted by the application and (optionally) has a valid > 2/3 certificate;
+//!   hash, executes on a reference ledger (kept here, independent of every node) to the state
+//!   root its header claims, and (optionally) has a valid > 2/3 certificate of the validator set
+//!   that the reference ledger says decides its height;
 //! - no honest double-sign: an honest validator never signs two different proposals or votes for
 //!   one (height, round, step), across restarts included;
 //! - evidence, emitted or committed in a decided block, verifies and only ever names validators
 //!   that really equivocated (byzantine ones);
 //! - liveness after GST is checked by the runner with the data kept here.
 
-use crate::app::{genesis_hash, genesis_state, next_state, validate, ValidatorSchedule};
 use crate::verify_cache::SharedVerifier;
 use netwright_consensus::{
-    Block, BlockHash, CommitCertificate, ConsensusMessage, Evidence, Height, Round, ValidatorId,
+    Block, BlockHash, CommitCertificate, ConsensusMessage, Height, Round, ValidatorId, ValidatorSet,
 };
+use netwright_driver::app::{consensus_set, genesis_hash};
+use netwright_ledger::{Genesis, GenesisError, Ledger};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
@@ -65,44 +68,63 @@ pub struct Checker {
     chain_id: String,
     honest: Vec<bool>,
     nodes: HashMap<ValidatorId, usize>,
-    schedule: ValidatorSchedule,
     verifier: SharedVerifier,
     check_certificates: bool,
     decided: BTreeMap<Height, (BlockHash, Round)>,
-    states: BTreeMap<Height, [u8; 32]>,
+    /// The chain as decided so far, executed independently of every node.
+    ledger: Ledger,
+    /// Parent hash of the first block.
+    genesis_hash: BlockHash,
+    /// The validator set deciding the next height, from `ledger`.
+    set: ValidatorSet,
     signed: HashMap<(usize, Height, Round, u8), [u8; 32]>,
-    /// Evidence items seen (valid ones).
+    /// Evidence items emitted (each found by a node's consensus machine).
     pub evidence: u64,
     /// Evidence items committed in decided blocks.
     pub committed_evidence: u64,
+    /// Transactions committed with effect (failed ones excluded).
+    pub committed_txs: u64,
+    /// Heights after which the validator set changed.
+    pub set_changes: u64,
 }
 
 impl Checker {
     /// A checker for nodes where `honest[i]` tells whether node `i` is honest and `nodes`
     /// maps each validator key to its node index.
     pub fn new(
-        chain_id: String,
+        genesis: &Genesis,
         honest: Vec<bool>,
         nodes: HashMap<ValidatorId, usize>,
-        schedule: ValidatorSchedule,
         verifier: SharedVerifier,
         check_certificates: bool,
-    ) -> Self {
-        let mut states = BTreeMap::new();
-        states.insert(0, genesis_state());
-        Checker {
-            chain_id,
+    ) -> Result<Self, GenesisError> {
+        let ledger = Ledger::from_genesis(genesis)?;
+        let set = consensus_set(&ledger).map_err(|e| GenesisError::Invalid {
+            field: "validators".into(),
+            value: String::new(),
+            reason: e.to_string(),
+        })?;
+        Ok(Checker {
+            chain_id: genesis.chain_id.clone(),
             honest,
             nodes,
-            schedule,
             verifier,
             check_certificates,
             decided: BTreeMap::new(),
-            states,
+            genesis_hash: genesis_hash(&ledger, genesis.initial_height),
+            ledger,
+            set,
             signed: HashMap::new(),
             evidence: 0,
             committed_evidence: 0,
-        }
+            committed_txs: 0,
+            set_changes: 0,
+        })
+    }
+
+    /// The decided chain's state (the reference ledger).
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
     }
 
     /// First honest decision per height: (block, certificate round).
@@ -158,11 +180,13 @@ impl Checker {
         }
     }
 
-    /// Called for every evidence item a node emits; `offender` is its node index.
+    /// Called for every evidence item a node's driver reports (it verified the evidence before
+    /// pooling it; the committed copies are verified again in [`Checker::on_decide`]);
+    /// `offender` is the offender's node index.
     pub fn on_evidence(
         &mut self,
-        e: &Evidence,
         offender: Option<usize>,
+        height: Height,
         now: u64,
     ) -> Result<(), Violation> {
         let fail = |detail: String| Violation {
@@ -170,13 +194,9 @@ impl Checker {
             time_us: now,
             detail,
         };
-        if let Err(err) = e.verify(&self.chain_id, &self.verifier) {
-            return Err(fail(format!("invalid evidence emitted: {err}")));
-        }
         match offender {
             Some(i) if self.honest[i] => Err(fail(format!(
-                "evidence against honest node n{i} at height {}",
-                e.height()
+                "evidence against honest node n{i} at height {height}"
             ))),
             None => Err(fail("evidence against an unknown validator".into())),
             Some(_) => {
@@ -222,14 +242,14 @@ impl Checker {
                 ),
             ));
         }
-        let set = self.schedule.set_for(h);
+        let set = &self.set;
         if self.check_certificates {
-            if let Err(e) = cert.verify(&self.chain_id, &set, &self.verifier) {
+            if let Err(e) = cert.verify(&self.chain_id, set, &self.verifier) {
                 return Err(fail(ViolationKind::Certificate, e.to_string()));
             }
         }
-        let parent = if h == 1 {
-            genesis_hash()
+        let parent = if self.decided.is_empty() {
+            self.genesis_hash
         } else {
             match self.decided.get(&(h - 1)) {
                 Some((p, _)) => *p,
@@ -262,11 +282,30 @@ impl Checker {
                 "proposer is not a validator".into(),
             ));
         }
-        let prev_state = self.states.get(&(h - 1)).copied().unwrap_or([0; 32]);
-        if let Err(why) = validate(block, prev_state) {
+        if h != self.ledger.height() + 1 {
             return Err(fail(
                 ViolationKind::Validity,
-                format!("application rejects it: {why}"),
+                format!("the decided chain ends at height {}", self.ledger.height()),
+            ));
+        }
+        let mut next = self.ledger.clone();
+        let outcome = match next.apply_block(h, block.header.time_ms, &block.txs) {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                return Err(fail(
+                    ViolationKind::Validity,
+                    format!("the ledger refuses it: {e}"),
+                ))
+            }
+        };
+        if outcome.state_root.0 != block.header.state_root {
+            return Err(fail(
+                ViolationKind::Validity,
+                format!(
+                    "header state root {} but executing it gives {}",
+                    hex::encode(&block.header.state_root[..4]),
+                    hex::encode(&outcome.state_root.0[..4])
+                ),
             ));
         }
         for (k, e) in block.evidence.iter().enumerate() {
@@ -293,8 +332,18 @@ impl Checker {
             }
         }
         self.committed_evidence += block.evidence.len() as u64;
+        self.committed_txs += outcome
+            .tx_results
+            .iter()
+            .filter(|r| r.result.is_ok())
+            .count() as u64;
+        if !outcome.validator_updates.is_empty() {
+            self.set = consensus_set(&next)
+                .map_err(|e| fail(ViolationKind::Validity, format!("next validator set: {e}")))?;
+            self.set_changes += 1;
+        }
+        self.ledger = next;
         self.decided.insert(h, (hash, cert.round));
-        self.states.insert(h, next_state(prev_state, hash));
         Ok(())
     }
 }

@@ -34,11 +34,14 @@ pub enum ByzantineKind {
     WrongValidRound,
     /// Puts evidence that does not verify into its own blocks.
     BadEvidence,
+    /// Crashes again and again, and restarts each time without its WAL: it forgets what it
+    /// signed and its lock, so it signs again (and differently) in rounds it already voted in.
+    Amnesia,
 }
 
 impl ByzantineKind {
     /// Every kind, in order.
-    pub const ALL: [ByzantineKind; 8] = [
+    pub const ALL: [ByzantineKind; 9] = [
         ByzantineKind::Equivocate,
         ByzantineKind::Withhold,
         ByzantineKind::InvalidProposal,
@@ -47,6 +50,7 @@ impl ByzantineKind {
         ByzantineKind::ForgedTime,
         ByzantineKind::WrongValidRound,
         ByzantineKind::BadEvidence,
+        ByzantineKind::Amnesia,
     ];
 
     /// The kind's `--faults` name.
@@ -60,6 +64,7 @@ impl ByzantineKind {
             ByzantineKind::ForgedTime => "forged-time",
             ByzantineKind::WrongValidRound => "wrong-valid-round",
             ByzantineKind::BadEvidence => "bad-evidence",
+            ByzantineKind::Amnesia => "amnesia",
         }
     }
 
@@ -84,13 +89,14 @@ pub struct Faults {
     pub crash: bool,
     /// Byzantine behaviours to draw from (empty: none).
     pub byzantine: Vec<ByzantineKind>,
-    /// Validator-set changes at height boundaries.
+    /// Validator-set changes through staking transactions: spare nodes join, honest
+    /// validators leave and re-stake.
     pub churn: bool,
 }
 
 /// A fault name that `--faults` does not know.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("faults[{index}]: unknown fault {name:?}; expected one of none, loss, dup, reorder, partition, crash, byzantine, equivocate, withhold, invalid, crafted, far-future, resign, forged-time, wrong-valid-round, bad-evidence, churn, net, all")]
+#[error("faults[{index}]: unknown fault {name:?}; expected one of none, loss, dup, reorder, partition, crash, byzantine, equivocate, withhold, invalid, crafted, far-future, resign, forged-time, wrong-valid-round, bad-evidence, amnesia, churn, net, all")]
 pub struct UnknownFault {
     /// Position in the comma-separated list.
     pub index: usize,
@@ -117,6 +123,7 @@ impl Faults {
                     f.add_byz(ByzantineKind::ForgedTime);
                     f.add_byz(ByzantineKind::WrongValidRound);
                     f.add_byz(ByzantineKind::BadEvidence);
+                    f.add_byz(ByzantineKind::Amnesia);
                 }
                 "byzantine" => {
                     f.add_byz(ByzantineKind::Equivocate);
@@ -224,7 +231,14 @@ pub struct SimConfig {
     pub check_liveness: bool,
     /// Round timeouts of every validator.
     pub timeouts: Timeouts,
-    /// Adjusts every machine's configuration (tests use it to select a broken variant).
+    /// Pause between a commit and the next height, in ms (the node's `timeout_commit_ms`):
+    /// paces heights, so a lone validator does not decide heights without simulated time
+    /// passing.
+    pub commit_pause_ms: u64,
+    /// Whether nodes announce their committed height to their peers every second, as the
+    /// node's runtime does (off only to show what goes wrong without it).
+    pub status_announcements: bool,
+    /// Adjusts every node's consensus configuration (tests use it to select a broken variant).
     pub tweak: Option<fn(&mut Config)>,
 }
 
@@ -247,6 +261,8 @@ impl SimConfig {
             check_certificates: true,
             check_liveness: true,
             timeouts: Timeouts::default(),
+            commit_pause_ms: 20,
+            status_announcements: true,
             tweak: None,
         }
     }
@@ -291,7 +307,7 @@ mod tests {
         );
         assert_eq!(Faults::parse(&f.label()).unwrap(), f);
         let crafted = Faults::parse("crafted").unwrap();
-        assert_eq!(crafted.byzantine.len(), 5);
+        assert_eq!(crafted.byzantine.len(), 6);
         assert!(!crafted.byzantine.contains(&ByzantineKind::Equivocate));
         // `byzantine` keeps its meaning; `all` has every kind.
         assert_eq!(Faults::parse("byzantine").unwrap().byzantine.len(), 3);

@@ -10,13 +10,14 @@
 
 #![forbid(unsafe_code)]
 
-pub mod app;
+pub mod byzantine;
 pub mod campaign;
 pub mod checker;
 pub mod config;
 pub mod runner;
 pub mod trace;
 pub mod verify_cache;
+pub mod workload;
 
 pub use campaign::{run_campaign, CampaignReport, CampaignSpec};
 pub use checker::{Violation, ViolationKind};

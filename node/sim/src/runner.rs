@@ -1,18 +1,25 @@
-//! The simulation loop: a seeded event queue driving N consensus machines over a simulated
-//! network, acting as their runtime (WAL, timers, application, block store, sync).
+//! The simulation loop: a seeded event queue driving N real node drivers (`netwright-driver`:
+//! consensus machine, ledger, mempool, evidence pool, block sync) over a simulated network, as
+//! their runtime: it keeps each node's durable storage (WAL records, committed state, blocks),
+//! fires their timers, carries their gossip, serves block sync, submits client and staking
+//! transactions, and crashes nodes at any command, writes included.
 
-use crate::app::{self, ValidatorSchedule};
+use crate::byzantine;
 use crate::checker::{Checker, Violation, ViolationKind};
 use crate::config::{ByzantineBound, ByzantineKind, SimConfig, Stakes};
 use crate::trace::{MsgSummary, Trace, TraceEvent};
 use crate::verify_cache::{CacheStats, SharedVerifier};
-use netwright_consensus::encoding::tx_root;
+use crate::workload::{self, CLIENTS, SIM_CHAIN_ID};
 use netwright_consensus::{
-    Block, BlockContent, BlockHash, CommitCertificate, Config, ConsensusMessage, Effect, Evidence,
-    Height, HeightContext, Input, Machine, Proposal, Round, SignatureBytes, SignedProposal,
-    SignedVote, Signer, Step, Timeout, TimeoutStep, Validator, ValidatorId, ValidatorSet, Vote,
-    VoteKind, WalRecord,
+    Block, BlockHash, CommitCertificate, Config, ConsensusMessage, Height, Round, Signer,
+    TimeoutStep, ValidatorId,
 };
+use netwright_driver::codec::{decode, encode};
+use netwright_driver::{
+    Command, Commit, CommittedState, Driver, DriverConfig, Event as DriverEvent, Input, Reaction,
+    Restore, Timer, TxOrigin, Verdict,
+};
+use netwright_ledger::{Genesis, TxBody};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -21,14 +28,14 @@ use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::fmt;
 use std::rc::Rc;
 
-/// Chain id of simulated networks.
-pub const SIM_CHAIN_ID: &str = "netwright-sim";
+/// Most blocks one sync answer carries.
+pub const SYNC_BATCH: u64 = 32;
 
-/// Evidence items a node's pool holds at most; more are dropped until blocks commit some.
-pub const EVIDENCE_POOL_CAPACITY: usize = 256;
+/// Churn never shrinks the validator set below this many validators.
+pub const MIN_VALIDATORS: usize = 2;
 
-/// Evidence items a proposer puts into one block at most.
-pub const EVIDENCE_PER_BLOCK: usize = 16;
+/// Interval between two status announcements (committed height) of every node, in ms.
+pub const STATUS_INTERVAL_MS: u64 = 1_000;
 
 /// What a successful run measured.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,10 +52,14 @@ pub struct RunReport {
     pub heights: u64,
     /// Highest certificate round of any decided height.
     pub max_round: Round,
-    /// Valid evidence items produced.
+    /// Evidence items reported by honest and byzantine nodes' drivers.
     pub evidence: u64,
     /// Evidence items committed in decided blocks.
     pub committed_evidence: u64,
+    /// Transactions committed with effect (client transfers and staking).
+    pub committed_txs: u64,
+    /// Heights after which the validator set changed (through staking transactions).
+    pub set_changes: u64,
     /// Height up to which every honest node decided: the configured heights, or more when the
     /// heights started after GST reach further.
     pub decided_height: Height,
@@ -86,29 +97,41 @@ impl fmt::Display for Failure {
     }
 }
 
+/// A consensus message on the wire: its bytes, and the message they decode to (for the trace
+/// and the checker; the receiving driver decodes the bytes itself).
+struct Wire {
+    bytes: Vec<u8>,
+    msg: ConsensusMessage,
+}
+
+/// An encoded block with its encoded certificate, as a node stores and serves it.
+type StoredBlock = (Rc<Vec<u8>>, Rc<Vec<u8>>);
+
+/// Stored blocks, in height order (a sync answer).
+type StoredBlocks = Vec<StoredBlock>;
+
 enum Event {
     Deliver {
         to: usize,
         from: usize,
-        msg: Rc<ConsensusMessage>,
+        wire: Rc<Wire>,
+    },
+    Tx {
+        to: usize,
+        bytes: Rc<Vec<u8>>,
+        origin: TxOrigin,
     },
     Timer {
         node: usize,
         inc: u32,
-        timeout: Timeout,
+        timer: Timer,
     },
-    AppBlock {
+    StartNext {
         node: usize,
         inc: u32,
         height: Height,
-        round: Round,
     },
-    AppValidity {
-        node: usize,
-        inc: u32,
-        block: Rc<Block>,
-    },
-    AppAck {
+    Committed {
         node: usize,
         inc: u32,
         height: Height,
@@ -126,11 +149,24 @@ enum Event {
     SyncRequest {
         requester: usize,
         responder: usize,
-        height: Height,
+        from: Height,
+        to: Height,
     },
     SyncResponse {
         node: usize,
-        blocks: Rc<Vec<(Block, CommitCertificate)>>,
+        blocks: Rc<StoredBlocks>,
+    },
+    /// A client submits a transfer to a random node.
+    Client,
+    /// A validator-set change through a staking transaction (with `churn`).
+    Churn,
+    /// Every running node tells its peers its committed height (the runtime's status
+    /// announcement), which they hand their driver as [`Input::PeerHeight`].
+    Status,
+    /// A peer's status announcement reaches `to`.
+    PeerHeight {
+        to: usize,
+        height: Height,
     },
     /// The network becomes synchronous: fix the heights that must decide after it.
     Gst,
@@ -158,22 +194,70 @@ impl Ord for Queued {
     }
 }
 
+/// What survives a crash: the node's storage, written by the runtime's commands.
+#[derive(Default)]
+struct Disk {
+    /// WAL records with their heights, in write order.
+    wal: Vec<(Height, Vec<u8>)>,
+    /// The committed state (union of all commits' write sets).
+    state: BTreeMap<Vec<u8>, Vec<u8>>,
+    /// The last commit: state root, block hash, encoded next context.
+    last: Option<([u8; 32], [u8; 32], Vec<u8>)>,
+    /// Committed blocks with their certificates, encoded (served to syncing peers).
+    blocks: BTreeMap<Height, StoredBlock>,
+}
+
+impl Disk {
+    /// Writes a commit as the node's storage does: all of it, in one transaction.
+    fn commit(&mut self, c: &Commit) {
+        for (k, v) in &c.write_set.entries {
+            match v {
+                Some(v) => {
+                    self.state.insert(k.clone(), v.clone());
+                }
+                None => {
+                    self.state.remove(k);
+                }
+            }
+        }
+        self.last = Some((c.state_root, c.block_hash, c.next_context.clone()));
+        self.blocks.insert(
+            c.height,
+            (Rc::new(c.block.clone()), Rc::new(c.certificate.clone())),
+        );
+    }
+
+    /// What the driver restarts from.
+    fn restore(&self) -> Restore {
+        Restore {
+            committed: self.last.as_ref().map(|(root, hash, ctx)| CommittedState {
+                state: self
+                    .state
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                state_root: *root,
+                block_hash: *hash,
+                next_context: ctx.clone(),
+            }),
+            wal: self.wal.iter().map(|(_, r)| r.clone()).collect(),
+        }
+    }
+
+    fn height(&self) -> Height {
+        self.blocks.keys().next_back().copied().unwrap_or(0)
+    }
+}
+
 struct Node {
-    signer: Signer,
-    /// The ed25519 secret seed behind `signer` (byzantine nodes re-sign with it).
+    /// The ed25519 secret seed of the node's key (byzantine nodes sign with it too).
     seed: [u8; 32],
-    /// Verified evidence waiting for a block, oldest first.
-    evidence_pool: Vec<Evidence>,
+    signer: Signer,
     byz: Option<ByzantineKind>,
-    machine: Option<Machine<SharedVerifier>>,
+    driver: Option<Driver<SharedVerifier>>,
     inc: u32,
-    wal: Vec<WalRecord>,
-    ctx: HeightContext,
-    store: BTreeMap<Height, (Block, CommitCertificate)>,
-    states: BTreeMap<Height, [u8; 32]>,
+    disk: Disk,
     crash_pending: bool,
-    last_sync: (Height, u64),
-    sync_buffer: BTreeMap<Height, (Block, CommitCertificate)>,
     done: bool,
     group_b: bool,
     sees_both: bool,
@@ -185,12 +269,21 @@ struct Partition {
     side: Vec<bool>,
 }
 
+/// A staking transaction waiting to be committed: at most one is in flight, so the byzantine
+/// stake bound checked when it was made still holds when it commits.
+struct ChurnTx {
+    sender: usize,
+    nonce: u64,
+    bytes: Rc<Vec<u8>>,
+}
+
 struct Sim<'a> {
     cfg: &'a SimConfig,
     rng: ChaCha8Rng,
     now: u64,
     seq: u64,
     queue: BinaryHeap<Reverse<Queued>>,
+    genesis: Genesis,
     nodes: Vec<Node>,
     index: HashMap<ValidatorId, usize>,
     latency: Vec<u64>,
@@ -198,8 +291,8 @@ struct Sim<'a> {
     checker: Checker,
     trace: Trace,
     verifier: SharedVerifier,
-    schedule: ValidatorSchedule,
-    machine_cfg: Config,
+    consensus: Config,
+    driver_config: DriverConfig,
     gst: u64,
     byzantine: usize,
     first_start: BTreeMap<Height, u64>,
@@ -216,13 +309,25 @@ struct Sim<'a> {
     /// The run's actual GST: the time after which none of its faults remains (see
     /// [`Sim::stabilisation_time`]).
     stable_at: u64,
+    churn: Option<ChurnTx>,
 }
 
 const MS: u64 = 1_000;
 
 /// Runs one simulation. Deterministic: the same config gives the same report or failure.
 pub fn run(cfg: &SimConfig) -> Result<RunReport, Box<Failure>> {
-    let mut sim = Sim::build(cfg);
+    let mut sim = match Sim::build(cfg) {
+        Ok(sim) => sim,
+        Err(violation) => {
+            return Err(Box::new(Failure {
+                seed: cfg.seed,
+                config: cfg.label(),
+                violation,
+                trace_tail: String::new(),
+                trace_hash: [0; 32],
+            }))
+        }
+    };
     let result = sim.run_loop();
     match result {
         Ok(()) => Ok(sim.report()),
@@ -245,30 +350,32 @@ fn timeout_step_index(s: TimeoutStep) -> u8 {
     }
 }
 
+/// Spare nodes (funded, unstaked, running) that may join as validators with `churn`.
+fn spares(validators: usize) -> usize {
+    (validators / 4).clamp(1, 3)
+}
+
 impl<'a> Sim<'a> {
-    fn build(cfg: &'a SimConfig) -> Self {
+    fn build(cfg: &'a SimConfig) -> Result<Self, Violation> {
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
-        let n = cfg.validators.max(1);
-        let seeds: Vec<[u8; 32]> = (0..n)
-            .map(|i| {
-                let mut h = blake3::Hasher::new();
-                h.update(b"netwright-sim validator key");
-                h.update(&(i as u64).to_le_bytes());
-                *h.finalize().as_bytes()
-            })
-            .collect();
-        let signers: Vec<Signer> = seeds.iter().map(|s| Signer::from_seed(*s)).collect();
-        let powers: Vec<u64> = (0..n)
+        let validators = cfg.validators.max(1);
+        let n = validators
+            + if cfg.faults.churn {
+                spares(validators)
+            } else {
+                0
+            };
+        let powers: Vec<u64> = (0..validators)
             .map(|_| match cfg.stakes {
                 Stakes::Equal => 10,
                 Stakes::Random => rng.gen_range(1..=100),
             })
             .collect();
         let total: u64 = powers.iter().sum();
-        // Byzantine validators, by stake.
+        // Byzantine validators, by stake (spares are always honest).
         let mut byz: Vec<Option<ByzantineKind>> = vec![None; n];
         if !cfg.faults.byzantine.is_empty() {
-            let mut order: Vec<usize> = (0..n).collect();
+            let mut order: Vec<usize> = (0..validators).collect();
             order.shuffle(&mut rng);
             let mut power = 0u64;
             for i in order {
@@ -284,18 +391,9 @@ impl<'a> Sim<'a> {
                 }
             }
         }
-        let base: Vec<Validator> = signers
-            .iter()
-            .zip(&powers)
-            .map(|(s, p)| Validator {
-                id: s.id(),
-                power: *p,
-            })
-            .collect();
-        let honest_idx: Vec<usize> = (0..n).filter(|i| byz[*i].is_none()).collect();
-        let schedule = ValidatorSchedule::new(base, honest_idx.clone(), cfg.faults.churn);
-        let genesis_set: ValidatorSet = schedule.set_for(1);
-        let ctx = HeightContext::genesis(genesis_set, app::genesis_hash(), 0);
+        let genesis = workload::genesis(&powers, n);
+        let seeds: Vec<[u8; 32]> = (0..n).map(workload::node_seed).collect();
+        let signers: Vec<Signer> = seeds.iter().map(|s| Signer::from_seed(*s)).collect();
         let verifier = SharedVerifier::new();
         let honest: Vec<bool> = byz.iter().map(|b| b.is_none()).collect();
         let index: HashMap<ValidatorId, usize> = signers
@@ -304,18 +402,23 @@ impl<'a> Sim<'a> {
             .map(|(i, s)| (s.id(), i))
             .collect();
         let checker = Checker::new(
-            SIM_CHAIN_ID.into(),
+            &genesis,
             honest.clone(),
             index.clone(),
-            schedule.clone(),
             verifier.clone(),
             cfg.check_certificates,
-        );
-        let mut machine_cfg = Config::new(SIM_CHAIN_ID);
-        machine_cfg.timeouts = cfg.timeouts;
+        )
+        .map_err(|e| internal(0, format!("genesis: {e}")))?;
+        let mut consensus = Config::new(SIM_CHAIN_ID);
+        consensus.timeouts = cfg.timeouts;
         if let Some(tweak) = cfg.tweak {
-            tweak(&mut machine_cfg);
+            tweak(&mut consensus);
         }
+        let driver_config = DriverConfig {
+            timeouts: cfg.timeouts,
+            commit_pause_ms: cfg.commit_pause_ms,
+            ..DriverConfig::default()
+        };
         let (lo, hi) = (
             cfg.latency_ms.0.min(cfg.latency_ms.1),
             cfg.latency_ms.0.max(cfg.latency_ms.1),
@@ -333,28 +436,21 @@ impl<'a> Sim<'a> {
                 partitions.push(Partition { start, end, side });
             }
         }
+        let honest_idx: Vec<usize> = (0..n).filter(|i| byz[*i].is_none()).collect();
         let nodes: Vec<Node> = signers
             .into_iter()
             .zip(seeds)
             .enumerate()
             .map(|(i, (signer, seed))| {
-                let mut states = BTreeMap::new();
-                states.insert(0, app::genesis_state());
                 let pos = honest_idx.iter().position(|x| *x == i).unwrap_or(0);
                 Node {
-                    signer,
                     seed,
-                    evidence_pool: Vec::new(),
+                    signer,
                     byz: byz[i],
-                    machine: None,
+                    driver: None,
                     inc: 0,
-                    wal: Vec::new(),
-                    ctx: ctx.clone(),
-                    store: BTreeMap::new(),
-                    states,
+                    disk: Disk::default(),
                     crash_pending: false,
-                    last_sync: (0, 0),
-                    sync_buffer: BTreeMap::new(),
                     done: false,
                     group_b: pos % 2 == 1,
                     sees_both: pos % 3 == 2,
@@ -368,6 +464,7 @@ impl<'a> Sim<'a> {
             now: 0,
             seq: 0,
             queue: BinaryHeap::new(),
+            genesis,
             nodes,
             index,
             latency,
@@ -375,8 +472,8 @@ impl<'a> Sim<'a> {
             checker,
             trace: Trace::default(),
             verifier,
-            schedule,
-            machine_cfg,
+            consensus,
+            driver_config,
             gst,
             byzantine: n - honest_total,
             first_start: BTreeMap::new(),
@@ -387,6 +484,7 @@ impl<'a> Sim<'a> {
             target_height: cfg.heights,
             after_gst: false,
             stable_at: 0,
+            churn: None,
         };
         let mut last_crash = None;
         if cfg.faults.crash && gst > 0 {
@@ -398,15 +496,30 @@ impl<'a> Sim<'a> {
                 sim.push(at, Event::Crash { node });
             }
         }
+        for node in 0..n {
+            if sim.nodes[node].byz == Some(ByzantineKind::Amnesia) {
+                let at = sim.rng.gen_range(20 * MS..=200 * MS);
+                sim.push(at, Event::Crash { node });
+            }
+        }
         sim.stable_at = sim.stabilisation_time(last_crash);
         sim.push(sim.stable_at, Event::Gst);
-        sim
+        let first_client = sim.rng.gen_range(0..=10 * MS);
+        sim.push(first_client, Event::Client);
+        if cfg.status_announcements {
+            sim.push(STATUS_INTERVAL_MS * MS, Event::Status);
+        }
+        if cfg.faults.churn {
+            let first_churn = sim.rng.gen_range(50 * MS..=300 * MS);
+            sim.push(first_churn, Event::Churn);
+        }
+        Ok(sim)
     }
 
-    /// When the network is synchronous and every node runs: `gst_ms` with message faults
+    /// When the network is synchronous and every honest node runs: `gst_ms` with message faults
     /// (loss, duplication, reordering), otherwise the end of the last partition or of the
     /// last crash's downtime (both before `gst_ms`), and 0 without any such fault. Byzantine
-    /// validators and churn go on after it.
+    /// validators, client transactions and churn go on after it.
     fn stabilisation_time(&self, last_crash: Option<u64>) -> u64 {
         let f = &self.cfg.faults;
         if f.loss || f.duplicate || f.reorder {
@@ -445,6 +558,8 @@ impl<'a> Sim<'a> {
                 .unwrap_or(0),
             evidence: self.checker.evidence,
             committed_evidence: self.checker.committed_evidence,
+            committed_txs: self.checker.committed_txs,
+            set_changes: self.checker.set_changes,
             decided_height: self.target_height,
             messages: self.messages,
             cache: self.verifier.stats(),
@@ -491,7 +606,7 @@ impl<'a> Sim<'a> {
             .iter()
             .enumerate()
             .filter(|(_, n)| n.byz.is_none() && !n.done)
-            .map(|(i, n)| format!("n{i}@h{}", n.ctx.height))
+            .map(|(i, n)| format!("n{i}@h{}", n.disk.height() + 1))
             .collect();
         Err(Violation {
             kind: ViolationKind::Liveness,
@@ -528,34 +643,124 @@ impl<'a> Sim<'a> {
         Ok(())
     }
 
+    // ----- node lifecycle --------------------------------------------------------------------
+
     fn boot(&mut self, i: usize) -> Result<(), Violation> {
         let node = &mut self.nodes[i];
-        let machine = Machine::new(
-            self.machine_cfg.clone(),
-            node.signer.clone(),
+        let driver = Driver::with_consensus(
+            &self.genesis,
+            Some(node.seed),
+            node.disk.restore(),
+            self.driver_config.clone(),
+            self.consensus.clone(),
             self.verifier.clone(),
-            node.ctx.clone(),
-            &node.wal,
         )
         .map_err(|e| internal(self.now, format!("n{i} cannot start: {e}")))?;
-        node.machine = Some(machine);
-        let fx = match node.machine.as_mut() {
-            Some(m) => m.start(self.now / MS),
-            None => Vec::new(),
+        node.driver = Some(driver);
+        let started = match node.driver.as_mut() {
+            Some(d) => d.start(self.now / MS),
+            None => return Ok(()),
         };
+        let reaction =
+            started.map_err(|e| internal(self.now, format!("n{i} cannot start: {e}")))?;
+        self.after_input(i, reaction)
+    }
+
+    fn crash(&mut self, node: usize, applied: usize) {
+        self.trace
+            .record(self.now, node, TraceEvent::Crash { applied });
+        let nd = &mut self.nodes[node];
+        nd.driver = None;
+        nd.inc += 1;
+        nd.crash_pending = false;
+        let at = match nd.byz {
+            // Back within the height it crashed in, so that what it forgot matters.
+            Some(ByzantineKind::Amnesia) => self.now + self.rng.gen_range(MS..=20 * MS),
+            Some(_) => self.now + self.rng.gen_range(50 * MS..=1_500 * MS),
+            None => {
+                let down = self.rng.gen_range(50 * MS..=1_500 * MS);
+                (self.now + down).min(self.gst.max(self.now + 1))
+            }
+        };
+        self.push(at, Event::Restart { node });
+    }
+
+    fn restart(&mut self, node: usize) -> Result<(), Violation> {
+        if self.nodes[node].driver.is_some() {
+            return Ok(());
+        }
+        if self.nodes[node].byz == Some(ByzantineKind::Amnesia) {
+            // It forgets what it signed (and so its lock), then crashes again later.
+            self.nodes[node].disk.wal.clear();
+            let at = self.now + self.rng.gen_range(30 * MS..=400 * MS);
+            self.push(at, Event::Crash { node });
+        }
+        let nd = &self.nodes[node];
+        self.trace.record(
+            self.now,
+            node,
+            TraceEvent::Restart {
+                height: nd.disk.height() + 1,
+                wal: nd.disk.wal.len(),
+            },
+        );
+        self.boot(node)
+    }
+
+    fn alive(&self, i: usize, inc: u32) -> bool {
+        self.nodes[i].inc == inc && self.nodes[i].driver.is_some()
+    }
+
+    // ----- feeding the driver ----------------------------------------------------------------
+
+    /// Hands `input` to node `i`'s driver and carries out its commands.
+    fn feed(&mut self, i: usize, input: Input) -> Result<(), Violation> {
+        let now_ms = self.now / MS;
+        let Some(d) = self.nodes[i].driver.as_mut() else {
+            return Ok(());
+        };
+        match d.handle(now_ms, input) {
+            Ok(reaction) => self.after_input(i, reaction),
+            Err(e) => {
+                if self.nodes[i].byz.is_none() {
+                    return Err(internal(self.now, format!("n{i} driver: {e}")));
+                }
+                self.trace.record(
+                    self.now,
+                    i,
+                    TraceEvent::Rejected {
+                        reason: e.to_string(),
+                    },
+                );
+                Ok(())
+            }
+        }
+    }
+
+    fn after_input(&mut self, i: usize, reaction: Reaction) -> Result<(), Violation> {
         self.check_resources(i)?;
-        self.apply(i, fx)
+        if let Some(Verdict::Rejected(reason)) = reaction.verdict() {
+            self.trace.record(
+                self.now,
+                i,
+                TraceEvent::Rejected {
+                    reason: reason.clone(),
+                },
+            );
+        }
+        self.execute(i, reaction.commands)
     }
 
     /// A machine never computes the proposers of rounds beyond its window: a message naming a
     /// far-future round must not make it do (or allocate) per-round work.
     fn check_resources(&self, i: usize) -> Result<(), Violation> {
-        let Some(m) = self.nodes[i].machine.as_ref() else {
+        let Some(d) = self.nodes[i].driver.as_ref() else {
             return Ok(());
         };
+        let m = d.machine();
         let window = m
             .round()
-            .saturating_add(self.machine_cfg.future_rounds)
+            .saturating_add(self.consensus.future_rounds)
             .saturating_add(1) as usize;
         let computed = m.computed_proposer_rounds();
         if computed > window {
@@ -572,53 +777,193 @@ impl<'a> Sim<'a> {
         Ok(())
     }
 
-    fn feed(&mut self, i: usize, input: Input) -> Result<(), Violation> {
-        let now_ms = self.now / MS;
-        let Some(m) = self.nodes[i].machine.as_mut() else {
-            return Ok(());
+    /// Carries out commands in order, as the node's runtime does. A node due to crash does so
+    /// at a random command; when that command is a write, the write itself may have reached the
+    /// disk or not (storage writes are atomic: never half of one).
+    fn execute(&mut self, i: usize, commands: Vec<Command>) -> Result<(), Violation> {
+        let inc = self.nodes[i].inc;
+        let total = commands.len();
+        let crash_at = if self.nodes[i].crash_pending {
+            Some(self.rng.gen_range(0..=total))
+        } else {
+            None
         };
-        let result = m.handle(now_ms, input);
-        self.check_resources(i)?;
-        match result {
-            Ok(fx) => self.apply(i, fx),
-            Err(e) => {
-                self.trace.record(
-                    self.now,
-                    i,
-                    TraceEvent::Rejected {
-                        reason: e.to_string(),
-                    },
-                );
-                Ok(())
+        for (k, command) in commands.into_iter().enumerate() {
+            if crash_at == Some(k) {
+                if self.rng.gen_bool(0.5) {
+                    self.write_only(i, &command);
+                }
+                self.crash(i, k);
+                return Ok(());
             }
+            if !self.alive(i, inc) {
+                return Ok(());
+            }
+            self.command(i, inc, command)?;
+        }
+        if crash_at.is_some() && self.alive(i, inc) {
+            self.crash(i, total);
+        }
+        Ok(())
+    }
+
+    /// The durable part of `command` alone (a write that completed just before a crash).
+    fn write_only(&mut self, i: usize, command: &Command) {
+        let disk = &mut self.nodes[i].disk;
+        match command {
+            Command::PersistWal { height, record } => disk.wal.push((*height, record.clone())),
+            Command::Commit(c) => disk.commit(c),
+            Command::PruneWal { below_height } => disk.wal.retain(|(h, _)| h >= below_height),
+            _ => {}
         }
     }
 
-    fn alive(&self, i: usize, inc: u32) -> bool {
-        self.nodes[i].inc == inc && self.nodes[i].machine.is_some()
+    fn command(&mut self, i: usize, inc: u32, command: Command) -> Result<(), Violation> {
+        match command {
+            Command::PersistWal { .. } | Command::PruneWal { .. } => self.write_only(i, &command),
+            Command::Broadcast { bytes, .. } => self.broadcast(i, bytes)?,
+            Command::GossipTx { bytes } => {
+                let bytes = Rc::new(bytes);
+                for j in (0..self.nodes.len()).filter(|j| *j != i) {
+                    if self.link_up(i, j) {
+                        let at = self.now + self.link_delay(i, j);
+                        self.push(
+                            at,
+                            Event::Tx {
+                                to: j,
+                                bytes: bytes.clone(),
+                                origin: TxOrigin::Peer,
+                            },
+                        );
+                    }
+                }
+            }
+            Command::ScheduleTimer { timer, after_ms } => self.push(
+                self.now + after_ms * MS,
+                Event::Timer {
+                    node: i,
+                    inc,
+                    timer,
+                },
+            ),
+            Command::ScheduleStart { height, after_ms } => self.push(
+                self.now + after_ms * MS,
+                Event::StartNext {
+                    node: i,
+                    inc,
+                    height,
+                },
+            ),
+            Command::Commit(c) => self.commit(i, inc, *c)?,
+            Command::RequestSync { from, to } => {
+                let n = self.nodes.len();
+                if n > 1 {
+                    let responder = (i + self.rng.gen_range(1..n)) % n;
+                    let at = self.now + self.link_delay(i, responder);
+                    self.push(
+                        at,
+                        Event::SyncRequest {
+                            requester: i,
+                            responder,
+                            from,
+                            to: to.min(from.saturating_add(SYNC_BATCH - 1)),
+                        },
+                    );
+                }
+            }
+            Command::Event(DriverEvent::Evidence { offender, height }) => {
+                let offender = self.index.get(&ValidatorId(offender)).copied();
+                self.trace.record(
+                    self.now,
+                    i,
+                    TraceEvent::Evidence {
+                        offender: offender.unwrap_or(usize::MAX),
+                    },
+                );
+                self.checker.on_evidence(offender, height, self.now)?;
+            }
+            Command::Event(_) => {}
+        }
+        Ok(())
     }
+
+    /// The runtime's part of a decision: the checker sees it, the storage writes it in one
+    /// transaction, then the driver hears that it is durable.
+    fn commit(&mut self, i: usize, inc: u32, c: Commit) -> Result<(), Violation> {
+        let limit = self.driver_config.max_block_encoded_bytes();
+        let block: Block = decode(&c.block, limit, "commit.block")
+            .map_err(|e| internal(self.now, format!("n{i}: {e}")))?;
+        let cert: CommitCertificate = decode(
+            &c.certificate,
+            self.driver_config.max_certificate_bytes(),
+            "commit.certificate",
+        )
+        .map_err(|e| internal(self.now, format!("n{i}: {e}")))?;
+        let h = c.height;
+        let hash = block.hash();
+        self.trace.record(
+            self.now,
+            i,
+            TraceEvent::Decide {
+                height: h,
+                round: cert.round,
+                block: u32::from_be_bytes([hash.0[0], hash.0[1], hash.0[2], hash.0[3]]),
+            },
+        );
+        self.checker.on_decide(i, &block, &cert, self.now)?;
+        let nd = &mut self.nodes[i];
+        nd.disk.commit(&c);
+        if h >= self.target_height && !nd.done && nd.byz.is_none() {
+            nd.done = true;
+            self.honest_done += 1;
+        }
+        self.push(
+            self.now,
+            Event::Committed {
+                node: i,
+                inc,
+                height: h,
+            },
+        );
+        Ok(())
+    }
+
+    // ----- events ----------------------------------------------------------------------------
 
     fn process(&mut self, ev: Event) -> Result<(), Violation> {
         match ev {
-            Event::Deliver { to, from, msg } => {
-                let Some(m) = self.nodes[to].machine.as_ref() else {
+            Event::Deliver { to, from, wire } => {
+                if self.nodes[to].driver.is_none() {
                     return Ok(());
-                };
-                let my_height = m.height();
+                }
                 self.trace.record(
                     self.now,
                     to,
                     TraceEvent::Deliver {
                         from,
-                        msg: MsgSummary::of(&msg),
+                        msg: MsgSummary::of(&wire.msg),
                     },
                 );
-                if msg.height() > my_height {
-                    self.maybe_sync(to, from, my_height);
-                }
-                self.feed(to, Input::Message((*msg).clone()))
+                self.feed(
+                    to,
+                    Input::ConsensusMessage {
+                        bytes: wire.bytes.clone(),
+                    },
+                )
             }
-            Event::Timer { node, inc, timeout } => {
+            Event::Tx { to, bytes, origin } => {
+                if self.nodes[to].driver.is_none() {
+                    return Ok(());
+                }
+                self.feed(
+                    to,
+                    Input::Txs {
+                        txs: vec![bytes.to_vec()],
+                        origin,
+                    },
+                )
+            }
+            Event::Timer { node, inc, timer } => {
                 if !self.alive(node, inc) {
                     return Ok(());
                 }
@@ -626,87 +971,30 @@ impl<'a> Sim<'a> {
                     self.now,
                     node,
                     TraceEvent::Timer {
-                        height: timeout.height,
-                        round: timeout.round,
-                        step: timeout_step_index(timeout.step),
+                        height: timer.height,
+                        round: timer.round,
+                        step: timeout_step_index(timer.step),
                     },
                 );
-                self.feed(node, Input::Timeout(timeout))
+                self.feed(node, Input::Timer(timer))
             }
-            Event::AppBlock {
-                node,
-                inc,
-                height,
-                round,
-            } => {
+            Event::StartNext { node, inc, height } => {
                 if !self.alive(node, inc) {
                     return Ok(());
                 }
-                let nd = &self.nodes[node];
-                let state = nd.states.get(&(height - 1)).copied().unwrap_or([0; 32]);
-                let txs = if nd.byz == Some(ByzantineKind::InvalidProposal) {
-                    app::invalid_txs(node, height)
-                } else {
-                    app::make_txs(&mut self.rng, node, height)
-                };
-                let mut evidence: Vec<Evidence> = nd
-                    .evidence_pool
-                    .iter()
-                    .take(EVIDENCE_PER_BLOCK)
-                    .cloned()
-                    .collect();
-                if nd.byz == Some(ByzantineKind::BadEvidence) {
-                    evidence.insert(0, self.unverifiable_evidence(node, height, round));
-                    evidence.truncate(EVIDENCE_PER_BLOCK);
-                }
-                self.feed(
-                    node,
-                    Input::BlockContent(BlockContent {
-                        height,
-                        round,
-                        txs,
-                        state_root: state,
-                        evidence,
-                    }),
-                )
+                self.feed(node, Input::StartNext { height })
             }
-            Event::AppValidity { node, inc, block } => {
+            Event::Committed { node, inc, height } => {
                 if !self.alive(node, inc) {
                     return Ok(());
                 }
-                let h = block.header.height;
-                let valid = match self.nodes[node].states.get(&(h - 1)) {
-                    Some(s) => app::validate(&block, *s).is_ok(),
-                    None => false,
-                };
-                self.feed(
-                    node,
-                    Input::Validity {
-                        height: h,
-                        block_hash: block.hash(),
-                        valid,
-                    },
-                )
-            }
-            Event::AppAck { node, inc, height } => {
-                if !self.alive(node, inc) {
-                    return Ok(());
-                }
-                let next = self.schedule.update_after(height);
-                self.feed(
-                    node,
-                    Input::DecideAck {
-                        height,
-                        next_validators: next,
-                    },
-                )?;
                 if self.nodes[node].byz.is_none() {
                     self.first_start.entry(height + 1).or_insert(self.now);
                 }
-                self.drain_sync_buffer(node)
+                self.feed(node, Input::Committed { height })
             }
             Event::Crash { node } => {
-                if self.nodes[node].machine.is_none() {
+                if self.nodes[node].driver.is_none() {
                     return Ok(());
                 }
                 if self.rng.gen_bool(0.5) {
@@ -724,32 +1012,20 @@ impl<'a> Sim<'a> {
                 }
                 Ok(())
             }
-            Event::Restart { node } => {
-                if self.nodes[node].machine.is_some() {
-                    return Ok(());
-                }
-                let nd = &self.nodes[node];
-                self.trace.record(
-                    self.now,
-                    node,
-                    TraceEvent::Restart {
-                        height: nd.ctx.height,
-                        wal: nd.wal.len(),
-                    },
-                );
-                self.boot(node)
-            }
+            Event::Restart { node } => self.restart(node),
             Event::SyncRequest {
                 requester,
                 responder,
-                height,
+                from,
+                to,
             } => {
-                if self.nodes[responder].machine.is_none() {
+                if self.nodes[responder].driver.is_none() || !self.link_up(responder, requester) {
                     return Ok(());
                 }
-                let blocks: Vec<(Block, CommitCertificate)> = self.nodes[responder]
-                    .store
-                    .range(height..height + 32)
+                let blocks: StoredBlocks = self.nodes[responder]
+                    .disk
+                    .blocks
+                    .range(from..=to)
                     .map(|(_, b)| b.clone())
                     .collect();
                 if !blocks.is_empty() {
@@ -765,24 +1041,61 @@ impl<'a> Sim<'a> {
                 Ok(())
             }
             Event::SyncResponse { node, blocks } => {
-                if self.nodes[node].machine.is_none() {
+                if self.nodes[node].driver.is_none() {
                     return Ok(());
                 }
-                let first = blocks.first().map(|(b, _)| b.header.height).unwrap_or(0);
                 self.trace.record(
                     self.now,
                     node,
                     TraceEvent::Sync {
-                        height: first,
+                        height: self.nodes[node].disk.height() + 1,
                         count: blocks.len(),
                     },
                 );
-                for (b, c) in blocks.iter() {
-                    self.nodes[node]
-                        .sync_buffer
-                        .insert(b.header.height, (b.clone(), c.clone()));
+                for (block, certificate) in blocks.iter() {
+                    self.feed(
+                        node,
+                        Input::SyncedBlock {
+                            block: block.to_vec(),
+                            certificate: certificate.to_vec(),
+                        },
+                    )?;
                 }
-                self.drain_sync_buffer(node)
+                Ok(())
+            }
+            Event::Client => {
+                self.client_tx()?;
+                let at = self.now + self.rng.gen_range(5 * MS..=40 * MS);
+                self.push(at, Event::Client);
+                Ok(())
+            }
+            Event::Churn => {
+                self.churn()?;
+                let at = self.now + self.rng.gen_range(100 * MS..=400 * MS);
+                self.push(at, Event::Churn);
+                Ok(())
+            }
+            Event::Status => {
+                for i in 0..self.nodes.len() {
+                    if self.nodes[i].driver.is_none() {
+                        continue;
+                    }
+                    let height = self.nodes[i].disk.height();
+                    for j in (0..self.nodes.len()).filter(|j| *j != i) {
+                        if self.link_up(i, j) {
+                            let at = self.now + self.link_delay(i, j);
+                            self.push(at, Event::PeerHeight { to: j, height });
+                        }
+                    }
+                }
+                self.push(self.now + STATUS_INTERVAL_MS * MS, Event::Status);
+                Ok(())
+            }
+            Event::PeerHeight { to, height } => {
+                if self.nodes[to].driver.is_none() {
+                    return Ok(());
+                }
+                self.feed(to, Input::PeerHeight { height })
             }
             Event::Gst => {
                 self.on_gst();
@@ -800,7 +1113,7 @@ impl<'a> Sim<'a> {
             .nodes
             .iter()
             .filter(|n| n.byz.is_none())
-            .map(|n| n.ctx.height)
+            .map(|n| n.disk.height() + 1)
             .max()
             .unwrap_or(1);
         self.target_height = self
@@ -810,57 +1123,113 @@ impl<'a> Sim<'a> {
         let target = self.target_height;
         self.honest_done = 0;
         for nd in self.nodes.iter_mut().filter(|n| n.byz.is_none()) {
-            // A node's context is that of the height after the last one it decided.
-            nd.done = nd.ctx.height > target;
+            nd.done = nd.disk.height() >= target;
             self.honest_done += usize::from(nd.done);
         }
     }
 
-    fn drain_sync_buffer(&mut self, node: usize) -> Result<(), Violation> {
-        let Some(m) = self.nodes[node].machine.as_ref() else {
-            return Ok(());
+    // ----- transactions ----------------------------------------------------------------------
+
+    /// A client signs a transfer with its next nonce as the decided chain knows it and submits
+    /// it to a random node (a transaction with a nonce already pending is refused there).
+    fn client_tx(&mut self) -> Result<(), Violation> {
+        let from = self.rng.gen_range(0..CLIENTS);
+        let to = (from + self.rng.gen_range(1..CLIENTS)) % CLIENTS;
+        let seed = workload::client_seed(from);
+        let nonce = self
+            .checker
+            .ledger()
+            .account(&workload::address_of(&seed))
+            .nonce;
+        let body = TxBody::Transfer {
+            to: workload::address_of(&workload::client_seed(to)),
+            amount: self.rng.gen_range(1..=1_000),
         };
-        if m.step() == Step::Decided {
-            return Ok(());
-        }
-        let h = m.height();
-        let nd = &mut self.nodes[node];
-        nd.sync_buffer = nd.sync_buffer.split_off(&h);
-        if let Some((block, certificate)) = nd.sync_buffer.remove(&h) {
-            return self.feed(node, Input::Synced { block, certificate });
-        }
+        let bytes = Rc::new(workload::signed_tx(&seed, nonce, body));
+        let node = self.rng.gen_range(0..self.nodes.len());
+        self.submit(node, bytes)
+    }
+
+    fn submit(&mut self, node: usize, bytes: Rc<Vec<u8>>) -> Result<(), Violation> {
+        let at = self.now + self.rng.gen_range(0..=MS);
+        self.push(
+            at,
+            Event::Tx {
+                to: node,
+                bytes,
+                origin: TxOrigin::Local,
+            },
+        );
         Ok(())
     }
 
-    fn maybe_sync(&mut self, node: usize, from: usize, height: Height) {
-        let (last_h, last_t) = self.nodes[node].last_sync;
-        if last_h == height && self.now < last_t + 200 * MS {
-            return;
+    /// One validator-set change through a staking transaction: a spare joins, an honest
+    /// validator leaves or re-stakes. At most one is in flight (re-submitted until committed),
+    /// and none makes the byzantine stake reach a third of the total.
+    fn churn(&mut self) -> Result<(), Violation> {
+        if let Some(c) = &self.churn {
+            let committed = self
+                .checker
+                .ledger()
+                .account(&workload::address_of(&self.nodes[c.sender].seed))
+                .nonce
+                > c.nonce;
+            if !committed {
+                let bytes = c.bytes.clone();
+                let node = self.rng.gen_range(0..self.nodes.len());
+                return self.submit(node, bytes);
+            }
+            self.churn = None;
         }
-        self.nodes[node].last_sync = (height, self.now);
-        let at = self.now + self.link_delay(node, from);
-        self.push(
-            at,
-            Event::SyncRequest {
-                requester: node,
-                responder: from,
-                height,
-            },
-        );
+        let ledger = self.checker.ledger();
+        let staked: Vec<u64> = self
+            .nodes
+            .iter()
+            .map(|n| ledger.account(&workload::address_of(&n.seed)).staked)
+            .collect();
+        let total: u64 = staked.iter().sum();
+        let byzantine: u64 = (0..self.nodes.len())
+            .filter(|i| self.nodes[*i].byz.is_some())
+            .map(|i| staked[i])
+            .sum();
+        let honest: Vec<usize> = (0..self.nodes.len())
+            .filter(|i| self.nodes[*i].byz.is_none())
+            .collect();
+        let sender = honest[self.rng.gen_range(0..honest.len())];
+        let body = if staked[sender] == 0 {
+            TxBody::Stake {
+                amount: self.rng.gen_range(1..=100),
+            }
+        } else {
+            let amount = match self.rng.gen_range(0..3) {
+                0 => staked[sender],
+                1 => self.rng.gen_range(1..=staked[sender]),
+                _ => 0,
+            };
+            let still_safe = byzantine.saturating_mul(3) < total - amount;
+            let validators = staked.iter().filter(|s| **s > 0).count();
+            if amount > 0 && still_safe && (amount < staked[sender] || validators > MIN_VALIDATORS)
+            {
+                TxBody::Unstake { amount }
+            } else {
+                TxBody::Stake {
+                    amount: self.rng.gen_range(1..=50),
+                }
+            }
+        };
+        let seed = self.nodes[sender].seed;
+        let nonce = ledger.account(&workload::address_of(&seed)).nonce;
+        let bytes = Rc::new(workload::signed_tx(&seed, nonce, body));
+        self.churn = Some(ChurnTx {
+            sender,
+            nonce,
+            bytes: bytes.clone(),
+        });
+        let node = self.rng.gen_range(0..self.nodes.len());
+        self.submit(node, bytes)
     }
 
-    fn crash(&mut self, node: usize, applied: usize) {
-        self.trace
-            .record(self.now, node, TraceEvent::Crash { applied });
-        let nd = &mut self.nodes[node];
-        nd.machine = None;
-        nd.inc += 1;
-        nd.crash_pending = false;
-        nd.sync_buffer.clear();
-        let down = self.rng.gen_range(50 * MS..=1_500 * MS);
-        let at = (self.now + down).min(self.gst.max(self.now + 1));
-        self.push(at, Event::Restart { node });
-    }
+    // ----- network ---------------------------------------------------------------------------
 
     fn link_delay(&mut self, from: usize, to: usize) -> u64 {
         let n = self.nodes.len();
@@ -871,19 +1240,25 @@ impl<'a> Sim<'a> {
         d
     }
 
-    fn send(&mut self, from: usize, to: usize, msg: Rc<ConsensusMessage>) {
-        if self.now < self.gst {
-            let now = self.now;
-            if self
-                .partitions
-                .iter()
-                .any(|p| p.start <= now && now < p.end && p.side[from] != p.side[to])
-            {
-                return;
-            }
-            if self.cfg.faults.loss && self.rng.gen_bool(self.cfg.loss) {
-                return;
-            }
+    /// Whether a message from `from` to `to` gets through now (partitions and loss before GST).
+    fn link_up(&mut self, from: usize, to: usize) -> bool {
+        if self.now >= self.gst {
+            return true;
+        }
+        let now = self.now;
+        if self
+            .partitions
+            .iter()
+            .any(|p| p.start <= now && now < p.end && p.side[from] != p.side[to])
+        {
+            return false;
+        }
+        !(self.cfg.faults.loss && self.rng.gen_bool(self.cfg.loss))
+    }
+
+    fn send(&mut self, from: usize, to: usize, wire: Rc<Wire>) {
+        if !self.link_up(from, to) {
+            return;
         }
         let copies = if self.cfg.faults.duplicate
             && self.now < self.gst
@@ -901,13 +1276,39 @@ impl<'a> Sim<'a> {
                 Event::Deliver {
                     to,
                     from,
-                    msg: msg.clone(),
+                    wire: wire.clone(),
                 },
             );
         }
     }
 
-    fn broadcast(&mut self, i: usize, msg: ConsensusMessage) -> Result<(), Violation> {
+    fn send_to_all(&mut self, i: usize, wire: Rc<Wire>) {
+        for j in (0..self.nodes.len()).filter(|j| *j != i) {
+            self.send(i, j, wire.clone());
+        }
+    }
+
+    /// A message node `i` sends that its driver did not sign as such: traced and encoded.
+    fn crafted(&mut self, i: usize, msg: ConsensusMessage) -> Rc<Wire> {
+        self.trace.record(
+            self.now,
+            i,
+            TraceEvent::Send {
+                msg: MsgSummary::of(&msg),
+            },
+        );
+        Rc::new(Wire {
+            bytes: encode(&msg),
+            msg,
+        })
+    }
+
+    /// Sends what node `i`'s driver broadcast: as it is from an honest node, rewritten by the
+    /// attack of a byzantine one.
+    fn broadcast(&mut self, i: usize, bytes: Vec<u8>) -> Result<(), Violation> {
+        let limit = self.driver_config.max_message_bytes();
+        let msg: ConsensusMessage = decode(&bytes, limit, "broadcast")
+            .map_err(|e| internal(self.now, format!("n{i}: {e}")))?;
         let signer = self.index.get(&msg.signer()).copied();
         if let Some(s) = signer {
             self.checker.on_send(s, &msg, self.now)?;
@@ -920,422 +1321,121 @@ impl<'a> Sim<'a> {
                 msg: MsgSummary::of(&msg),
             },
         );
-        let n = self.nodes.len();
-        match self.nodes[i].byz {
-            Some(ByzantineKind::Equivocate) if own => {
-                let alt = self.conflicting(i, &msg);
-                self.trace.record(
-                    self.now,
-                    i,
-                    TraceEvent::Send {
-                        msg: MsgSummary::of(&alt),
-                    },
-                );
-                let (msg, alt) = (Rc::new(msg), Rc::new(alt));
-                for j in (0..n).filter(|j| *j != i) {
-                    let m = if self.nodes[j].byz.is_none() && self.nodes[j].group_b {
-                        alt.clone()
-                    } else {
-                        msg.clone()
-                    };
-                    self.send(i, j, m);
-                    if self.nodes[j].byz.is_none() && self.nodes[j].sees_both {
-                        // Some honest nodes see both halves and must turn them into evidence.
-                        self.send(i, j, alt.clone());
-                    }
-                }
-            }
-            Some(kind @ (ByzantineKind::ForgedTime | ByzantineKind::WrongValidRound)) if own => {
-                let crafted = self.crafted(i, kind, msg);
-                self.send_to_all(i, crafted);
-            }
-            Some(ByzantineKind::FarFuture) if own => {
-                let extra = self.far_future(i, &msg);
-                self.send_to_all(i, msg);
-                for m in extra {
-                    self.send_to_all(i, m);
-                }
-            }
-            Some(ByzantineKind::Resign) if own => {
-                let again = self.resigned(i, &msg);
-                self.send_to_all(i, msg);
-                self.send_to_all(i, again);
-            }
-            None
-            | Some(
-                ByzantineKind::InvalidProposal
-                | ByzantineKind::Equivocate
-                | ByzantineKind::FarFuture
-                | ByzantineKind::Resign
-                | ByzantineKind::ForgedTime
-                | ByzantineKind::WrongValidRound
-                | ByzantineKind::BadEvidence,
-            ) => self.send_to_all(i, msg),
-            Some(ByzantineKind::Withhold) => {
-                let msg = Rc::new(msg);
+        let kind = if own { self.nodes[i].byz } else { None };
+        let sig = self.nodes[i].signer.clone();
+        match (kind, &msg) {
+            (Some(ByzantineKind::Equivocate), _) => self.equivocate(i, Wire { bytes, msg }),
+            (Some(ByzantineKind::Withhold), _) => {
+                let wire = Rc::new(Wire { bytes, msg });
                 let share = self.rng.gen_range(0.0..0.6);
-                for j in (0..n).filter(|j| *j != i) {
+                for j in (0..self.nodes.len()).filter(|j| *j != i) {
                     if self.rng.gen_bool(share) {
-                        self.send(i, j, msg.clone());
+                        self.send(i, j, wire.clone());
                     }
                 }
             }
+            (Some(ByzantineKind::FarFuture), _) => {
+                let extra = byzantine::far_future(&msg, &sig);
+                self.send_to_all(i, Rc::new(Wire { bytes, msg }));
+                for m in extra {
+                    let wire = self.crafted(i, m);
+                    self.send_to_all(i, wire);
+                }
+            }
+            (Some(ByzantineKind::Resign), _) => {
+                let again = byzantine::resigned(&msg, &self.nodes[i].seed);
+                self.send_to_all(i, Rc::new(Wire { bytes, msg }));
+                let wire = self.crafted(i, again);
+                self.send_to_all(i, wire);
+            }
+            (Some(ByzantineKind::WrongValidRound), ConsensusMessage::Vote(v)) => {
+                let m = byzantine::vote_for_missing_block(i, v, &sig);
+                let wire = self.crafted(i, m);
+                self.send_to_all(i, wire);
+            }
+            (Some(kind), ConsensusMessage::Proposal { proposal, block })
+                if matches!(
+                    kind,
+                    ByzantineKind::InvalidProposal
+                        | ByzantineKind::ForgedTime
+                        | ByzantineKind::WrongValidRound
+                        | ByzantineKind::BadEvidence
+                ) =>
+            {
+                let m = match kind {
+                    ByzantineKind::InvalidProposal => {
+                        byzantine::invalid_proposal(proposal, block, &sig)
+                    }
+                    ByzantineKind::ForgedTime => match self.nodes[i].driver.as_ref() {
+                        Some(d) => {
+                            byzantine::forged_time_proposal(d.ledger(), proposal, block, &sig)
+                        }
+                        None => return Ok(()),
+                    },
+                    ByzantineKind::WrongValidRound => {
+                        byzantine::wrong_valid_round_proposal(i, proposal, block, &sig)
+                    }
+                    _ => byzantine::bad_evidence_proposal(
+                        proposal,
+                        block,
+                        &sig,
+                        self.driver_config.max_evidence_per_block,
+                    ),
+                };
+                let wire = self.crafted(i, m);
+                self.send_to_all(i, wire);
+            }
+            _ => self.send_to_all(i, Rc::new(Wire { bytes, msg })),
         }
         Ok(())
     }
 
-    fn send_to_all(&mut self, i: usize, msg: ConsensusMessage) {
-        let msg = Rc::new(msg);
-        for j in (0..self.nodes.len()).filter(|j| *j != i) {
-            self.send(i, j, msg.clone());
-        }
-    }
-
-    /// Traces a message node `i` crafted (its honest machine never signed it).
-    fn trace_crafted(&mut self, i: usize, msg: &ConsensusMessage) {
-        self.trace.record(
-            self.now,
-            i,
-            TraceEvent::Send {
-                msg: MsgSummary::of(msg),
-            },
-        );
-    }
-
-    /// What a `forged-time` or `wrong-valid-round` validator sends instead of its own `msg`.
-    fn crafted(
-        &mut self,
-        i: usize,
-        kind: ByzantineKind,
-        msg: ConsensusMessage,
-    ) -> ConsensusMessage {
-        let signer = self.nodes[i].signer.clone();
-        let crafted = match (kind, msg) {
-            (
-                ByzantineKind::ForgedTime,
-                ConsensusMessage::Proposal {
-                    proposal,
-                    mut block,
-                },
-            ) => {
-                // The end of time: no child block can ever be timed after it.
-                block.header.time_ms = u64::MAX;
-                let proposal = Proposal {
-                    block_hash: block.hash(),
-                    ..proposal.proposal
-                }
-                .sign(SIM_CHAIN_ID, &signer);
-                ConsensusMessage::Proposal { proposal, block }
-            }
-            (ByzantineKind::WrongValidRound, ConsensusMessage::Proposal { proposal, block }) => {
-                let pr = proposal.proposal;
-                match fake_pol_round(i, pr.height, pr.round, pr.pol_round) {
-                    Some(pol) => ConsensusMessage::Proposal {
-                        proposal: Proposal {
-                            pol_round: Some(pol),
-                            ..pr
-                        }
-                        .sign(SIM_CHAIN_ID, &signer),
-                        block,
-                    },
-                    None => ConsensusMessage::Proposal { proposal, block },
-                }
-            }
-            (ByzantineKind::WrongValidRound, ConsensusMessage::Vote(v)) => {
-                // A block nobody has: the same for every copy, so it is not equivocation.
-                let kind = match v.vote.kind {
-                    VoteKind::Prevote => 1u8,
-                    VoteKind::Precommit => 2,
+    /// Sends `wire` to one half of the honest nodes and a conflicting, validly signed message
+    /// for the same slot to the other half; some honest nodes see both and must turn them into
+    /// evidence.
+    fn equivocate(&mut self, i: usize, wire: Wire) {
+        let sig = self.nodes[i].signer.clone();
+        let alt = match &wire.msg {
+            ConsensusMessage::Proposal { proposal, block } => {
+                let alt = match self.nodes[i].driver.as_ref() {
+                    Some(d) => byzantine::conflicting_proposal(d.ledger(), proposal, block, &sig),
+                    None => return,
                 };
-                let mut h = blake3::Hasher::new();
-                h.update(b"netwright-sim block that does not exist");
-                h.update(&(i as u64).to_le_bytes());
-                h.update(&v.vote.height.to_le_bytes());
-                h.update(&v.vote.round.to_le_bytes());
-                h.update(&[kind]);
-                let block = Some(BlockHash(*h.finalize().as_bytes()));
-                ConsensusMessage::Vote(Vote { block, ..v.vote }.sign(SIM_CHAIN_ID, &signer))
+                if let ConsensusMessage::Proposal { proposal: p, .. } = &alt {
+                    let pr = proposal.proposal;
+                    self.split_blocks.insert(
+                        (pr.height, pr.round),
+                        (pr.block_hash, p.proposal.block_hash),
+                    );
+                }
+                alt
             }
-            (_, other) => other,
-        };
-        self.trace_crafted(i, &crafted);
-        crafted
-    }
-
-    /// Signed copies of `msg` for rounds far beyond any window and for heights far ahead.
-    fn far_future(&mut self, i: usize, msg: &ConsensusMessage) -> Vec<ConsensusMessage> {
-        let signer = self.nodes[i].signer.clone();
-        let (height, round) = (msg.height(), msg.round());
-        let slots = [
-            (height, u32::MAX),
-            (height, 40_000_000),
-            (height, round.saturating_add(1_000)),
-            (height.saturating_add(1_000), round),
-            (height.saturating_add(1_000_000), u32::MAX),
-        ];
-        let out: Vec<ConsensusMessage> = slots
-            .into_iter()
-            .map(|(height, round)| match msg {
-                ConsensusMessage::Vote(v) => ConsensusMessage::Vote(
-                    Vote {
-                        height,
-                        round,
-                        ..v.vote
-                    }
-                    .sign(SIM_CHAIN_ID, &signer),
-                ),
-                ConsensusMessage::Proposal { proposal, block } => ConsensusMessage::Proposal {
-                    proposal: Proposal {
-                        height,
-                        round,
-                        ..proposal.proposal
-                    }
-                    .sign(SIM_CHAIN_ID, &signer),
-                    block: block.clone(),
-                },
-            })
-            .collect();
-        for m in &out {
-            self.trace_crafted(i, m);
-        }
-        out
-    }
-
-    /// `msg` under a second valid signature over the same bytes.
-    fn resigned(&mut self, i: usize, msg: &ConsensusMessage) -> ConsensusMessage {
-        let seed = self.nodes[i].seed;
-        let again = match msg {
-            ConsensusMessage::Vote(v) => ConsensusMessage::Vote(SignedVote {
-                vote: v.vote,
-                signature: second_signature(&seed, &v.vote.sign_bytes(SIM_CHAIN_ID)),
-            }),
-            ConsensusMessage::Proposal { proposal, block } => ConsensusMessage::Proposal {
-                proposal: SignedProposal {
-                    proposal: proposal.proposal,
-                    signature: second_signature(&seed, &proposal.proposal.sign_bytes(SIM_CHAIN_ID)),
-                },
-                block: block.clone(),
-            },
-        };
-        self.trace_crafted(i, &again);
-        again
-    }
-
-    /// Evidence a `bad-evidence` validator puts into its blocks: a "duplicate" of two identical
-    /// proposals, which proves nothing.
-    fn unverifiable_evidence(&self, i: usize, height: Height, round: Round) -> Evidence {
-        let signer = &self.nodes[i].signer;
-        let p = Proposal {
-            height,
-            round,
-            pol_round: None,
-            block_hash: BlockHash([0; 32]),
-            proposer: signer.id(),
-        }
-        .sign(SIM_CHAIN_ID, signer);
-        Evidence::DuplicateProposal { a: p, b: p }
-    }
-
-    /// A validly signed message conflicting with `msg` (same slot, different content).
-    fn conflicting(&mut self, i: usize, msg: &ConsensusMessage) -> ConsensusMessage {
-        let signer = self.nodes[i].signer.clone();
-        match msg {
             ConsensusMessage::Vote(v) => {
                 // Colluding equivocators vote for the other half's block where there is one.
-                let block = match v.vote.block {
-                    Some(b) => match self.split_blocks.get(&(v.vote.height, v.vote.round)) {
+                let other = v.vote.block.and_then(|b| {
+                    match self.split_blocks.get(&(v.vote.height, v.vote.round)) {
                         Some((orig, alt)) if *orig == b => Some(*alt),
                         _ => None,
-                    },
-                    None => Some(BlockHash(self.rng.gen())),
-                };
-                ConsensusMessage::Vote(Vote { block, ..v.vote }.sign(SIM_CHAIN_ID, &signer))
+                    }
+                });
+                let fallback = BlockHash(self.rng.gen());
+                byzantine::conflicting_vote(v, other, fallback, &sig)
             }
-            ConsensusMessage::Proposal { proposal, block } => {
-                let mut alt = block.clone();
-                alt.txs
-                    .push(format!("equivocation/{i}/{}", self.rng.gen::<u32>()).into_bytes());
-                alt.header.tx_root = tx_root(&alt.txs);
-                let p = Proposal {
-                    block_hash: alt.hash(),
-                    ..proposal.proposal
-                }
-                .sign(SIM_CHAIN_ID, &signer);
-                let pr = proposal.proposal;
-                self.split_blocks
-                    .insert((pr.height, pr.round), (pr.block_hash, alt.hash()));
-                ConsensusMessage::Proposal {
-                    proposal: p,
-                    block: alt,
-                }
-            }
-        }
-    }
-
-    fn apply(&mut self, i: usize, fx: Vec<Effect>) -> Result<(), Violation> {
-        let inc = self.nodes[i].inc;
-        let crash_at = if self.nodes[i].crash_pending {
-            Some(self.rng.gen_range(0..=fx.len()))
-        } else {
-            None
         };
-        let total = fx.len();
-        for (k, e) in fx.into_iter().enumerate() {
-            if crash_at == Some(k) {
-                self.crash(i, k);
-                return Ok(());
-            }
-            if !self.alive(i, inc) {
-                return Ok(());
-            }
-            self.apply_one(i, inc, e)?;
-        }
-        if crash_at == Some(total) && self.alive(i, inc) {
-            self.crash(i, total);
-        }
-        Ok(())
-    }
-
-    fn apply_one(&mut self, i: usize, inc: u32, e: Effect) -> Result<(), Violation> {
-        match e {
-            Effect::PersistWal(r) => self.nodes[i].wal.push(r),
-            Effect::Broadcast(m) => self.broadcast(i, m)?,
-            Effect::ScheduleTimeout {
-                timeout,
-                duration_ms,
-            } => self.push(
-                self.now + duration_ms * MS,
-                Event::Timer {
-                    node: i,
-                    inc,
-                    timeout,
-                },
-            ),
-            Effect::RequestBlock { height, round, .. } => {
-                let at = self.now + self.rng.gen_range(0..=MS);
-                self.push(
-                    at,
-                    Event::AppBlock {
-                        node: i,
-                        inc,
-                        height,
-                        round,
-                    },
-                );
-            }
-            Effect::RequestValidation { block } => {
-                let at = self.now + self.rng.gen_range(0..=2 * MS);
-                self.push(
-                    at,
-                    Event::AppValidity {
-                        node: i,
-                        inc,
-                        block: Rc::new(block),
-                    },
-                );
-            }
-            Effect::Decide { block, certificate } => self.decide(i, inc, block, certificate)?,
-            Effect::Evidence(e) => {
-                let offender = self.index.get(&e.offender()).copied();
-                self.trace.record(
-                    self.now,
-                    i,
-                    TraceEvent::Evidence {
-                        offender: offender.unwrap_or(usize::MAX),
-                    },
-                );
-                self.checker.on_evidence(&e, offender, self.now)?;
-                let pool = &mut self.nodes[i].evidence_pool;
-                if pool.len() < EVIDENCE_POOL_CAPACITY && !pool.contains(&e) {
-                    pool.push(e);
-                }
+        let alt = self.crafted(i, alt);
+        let wire = Rc::new(wire);
+        for j in (0..self.nodes.len()).filter(|j| *j != i) {
+            let m = if self.nodes[j].byz.is_none() && self.nodes[j].group_b {
+                alt.clone()
+            } else {
+                wire.clone()
+            };
+            self.send(i, j, m);
+            if self.nodes[j].byz.is_none() && self.nodes[j].sees_both {
+                self.send(i, j, alt.clone());
             }
         }
-        Ok(())
     }
-
-    fn decide(
-        &mut self,
-        i: usize,
-        inc: u32,
-        block: Block,
-        cert: CommitCertificate,
-    ) -> Result<(), Violation> {
-        let h = block.header.height;
-        let hash = block.hash();
-        self.trace.record(
-            self.now,
-            i,
-            TraceEvent::Decide {
-                height: h,
-                round: cert.round,
-                block: u32::from_be_bytes([hash.0[0], hash.0[1], hash.0[2], hash.0[3]]),
-            },
-        );
-        self.checker.on_decide(i, &block, &cert, self.now)?;
-        // The runtime's part of a decision: store, execute, persist the next context, prune the
-        // WAL, then acknowledge.
-        let update = self.schedule.update_after(h);
-        let nd = &mut self.nodes[i];
-        let prev = nd.states.get(&(h - 1)).copied().unwrap_or([0; 32]);
-        nd.states.insert(h, app::next_state(prev, hash));
-        let next = nd
-            .ctx
-            .next(&block, update)
-            .map_err(|e| internal(self.now, format!("n{i}: {e}")))?;
-        nd.ctx = next;
-        nd.wal.retain(|r| r.height() > h);
-        // Evidence a decided block commits is done with.
-        nd.evidence_pool.retain(|e| !block.evidence.contains(e));
-        nd.store.insert(h, (block, cert));
-        if h >= self.target_height && !nd.done && nd.byz.is_none() {
-            nd.done = true;
-            self.honest_done += 1;
-        }
-        self.push(
-            self.now,
-            Event::AppAck {
-                node: i,
-                inc,
-                height: h,
-            },
-        );
-        Ok(())
-    }
-}
-
-/// A `pol_round` below `round` at which this run saw no polka for the proposal: any round other
-/// than the real one (`None` when there is none, i.e. in round 0, or in round 1 re-proposing a
-/// round-0 polka). Derived from the slot, so every copy of the proposal carries the same one.
-fn fake_pol_round(i: usize, height: Height, round: Round, real: Option<Round>) -> Option<Round> {
-    if round == 0 {
-        return None;
-    }
-    let mut h = blake3::Hasher::new();
-    h.update(&(i as u64).to_le_bytes());
-    h.update(&height.to_le_bytes());
-    h.update(&round.to_le_bytes());
-    let pick = u64::from_le_bytes(h.finalize().as_bytes()[..8].try_into().unwrap_or([0; 8]));
-    let mut pol = (pick % u64::from(round)) as Round;
-    if Some(pol) == real {
-        if round == 1 {
-            return None;
-        }
-        pol = (pol + 1) % round;
-    }
-    Some(pol)
-}
-
-/// A second valid ed25519 signature by the key with secret `seed` over `msg`. Signing is
-/// deterministic, so the nonce is derived from another hash prefix than the key's own.
-fn second_signature(seed: &[u8; 32], msg: &[u8]) -> SignatureBytes {
-    use ed25519_dalek::hazmat::{raw_sign, ExpandedSecretKey};
-    use ed25519_dalek::{Digest, Sha512, SigningKey};
-    let expanded: [u8; 64] = Sha512::digest(seed).into();
-    let mut esk = ExpandedSecretKey::from_bytes(&expanded);
-    esk.hash_prefix = [0xA5; 32];
-    let key = SigningKey::from_bytes(seed).verifying_key();
-    SignatureBytes(raw_sign::<Sha512>(&esk, msg, &key).to_bytes())
 }
 
 fn internal(now: u64, detail: String) -> Violation {

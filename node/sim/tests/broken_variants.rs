@@ -152,3 +152,23 @@ fn proposer_lookup_before_the_window_check_is_caught_as_a_resource_violation() {
     assert_eq!(kind, ViolationKind::Resource, "seed {seed}");
     correct_protocol_passes(seed, make);
 }
+
+#[test]
+fn without_status_announcements_nodes_behind_silent_peers_stall() {
+    // Churn turns validators into full nodes and back: a validator can miss the decisive
+    // precommits of a height that only full nodes (which send no consensus messages) received.
+    // Without the height announcements it never learns it is behind.
+    let make = |s| {
+        let mut c = SimConfig::new(s, 4, Faults::parse("churn,crash,loss").unwrap());
+        c.status_announcements = false;
+        c
+    };
+    let (seed, kind) = first_failure(300, make)
+        .expect("a stall behind silent peers must show within 300 seeds without announcements");
+    assert_eq!(kind, ViolationKind::Liveness, "seed {seed}");
+    let mut c = make(seed);
+    c.status_announcements = true;
+    if let Err(f) = run(&c) {
+        panic!("with status announcements:\n{f}");
+    }
+}

@@ -24,7 +24,8 @@ struct Args {
     #[arg(long, default_value = "4", value_delimiter = ',')]
     validators: Vec<usize>,
     /// Faults: none, loss, dup, reorder, partition, crash, byzantine (equivocate, withhold,
-    /// invalid), crafted (far-future, resign, forged-time, wrong-valid-round, bad-evidence),
+    /// invalid), crafted (far-future, resign, forged-time, wrong-valid-round, bad-evidence,
+    /// amnesia),
     /// churn, net (loss+dup+reorder), all.
     #[arg(long, default_value = "all")]
     faults: String,
