@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use netwright_operator::backend::Backend;
+use netwright_operator::durable::write_atomically;
 use netwright_operator::local::{find_anvil, install_anvil, LocalBackend, SupervisorEvent};
 use netwright_operator::plan::desired_topology;
 use netwright_operator::reconcile::{Outcome, ReconcileLock};
@@ -240,7 +241,7 @@ fn spawn_supervisor(home: &Path, network: &str, dir: &Path) -> anyhow::Result<u3
 
 fn write_pid(dir: &Path, pid: u32) -> anyhow::Result<()> {
     let path = dir.join(SUPERVISOR_PID);
-    std::fs::write(&path, format!("{pid}\n")).with_context(|| format!("writing {}", path.display()))
+    Ok(write_atomically(&path, format!("{pid}\n").as_bytes())?)
 }
 
 /// Runs the hidden `netwright supervise`: a supervision pass every interval until SIGTERM or

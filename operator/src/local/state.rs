@@ -1,19 +1,18 @@
 //! `state.json`: what the local backend records about a network between commands.
 //!
-//! Written atomically (temporary file, fsync, rename, fsync of the directory) under an
-//! exclusive lock on `state.lock`, so that several processes (an `apply`, a supervising `up`)
+//! Written through [`crate::durable`] (temporary file, fsync, rename, fsync of the directory)
+//! under an exclusive lock on `state.lock`, so that several processes (an `apply`, a supervising `up`)
 //! can update it without losing each other's changes. A file that does not parse is reported
 //! with its path and the reason, never silently replaced.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
-use std::io::Write;
-use std::os::fd::AsRawFd;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use crate::backend::BackendError;
+use crate::durable;
 use crate::plan::{Digest, Role};
 
 /// Format version written in `state.json`.
@@ -138,28 +137,10 @@ pub fn io_error(path: &Path, e: std::io::Error) -> BackendError {
     BackendError::new(format!("{}: {e}", path.display()))
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file beside it, fsync, rename, fsync of
-/// the directory. A reader sees the old content or the new one, never a mix.
+/// Writes `bytes` to `path` through [`durable::write_atomically`]: a reader sees the old
+/// content or the new one, never a mix.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), BackendError> {
-    let dir = path
-        .parent()
-        .ok_or_else(|| BackendError::new(format!("{}: no parent directory", path.display())))?;
-    std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
-    let mut file = File::create(&tmp).map_err(|e| io_error(&tmp, e))?;
-    file.write_all(bytes).map_err(|e| io_error(&tmp, e))?;
-    file.sync_all().map_err(|e| io_error(&tmp, e))?;
-    drop(file);
-    std::fs::rename(&tmp, path).map_err(|e| io_error(path, e))?;
-    if let Ok(d) = File::open(dir) {
-        // Persisting the rename; a failure here leaves a valid file either way.
-        let _ = d.sync_all();
-    }
-    Ok(())
+    Ok(durable::write_atomically(path, bytes)?)
 }
 
 /// An exclusive lock on `state.lock`, released on drop.
@@ -179,11 +160,7 @@ impl StateLock {
             .write(true)
             .open(path)
             .map_err(|e| io_error(path, e))?;
-        // SAFETY: flock on a file descriptor we own; no memory is shared with the call.
-        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
-        if rc != 0 {
-            return Err(io_error(path, std::io::Error::last_os_error()));
-        }
+        file.lock().map_err(|e| io_error(path, e))?;
         Ok(StateLock { _file: file })
     }
 }
