@@ -107,14 +107,13 @@ pub fn spawn_node(
         "--home".to_owned(),
         home.display().to_string(),
     ];
-    let pid = process::spawn_detached(&bin, &args, &b.layout.node_log(name))?;
+    let id = process::spawn_detached(&bin, &args, &b.layout.node_log(name))?;
     let rec = st
         .nodes
         .get_mut(name)
         .ok_or_else(|| BackendError::new(format!("node {name}: not recorded")))?;
-    rec.process.pid = Some(pid);
-    rec.process.started_ms = Some(now_ms());
-    Ok(pid)
+    rec.process.started(id, now_ms());
+    Ok(id.pid)
 }
 
 /// Where a relay chain's settings are kept, so that a supervisor can restart it.
@@ -148,10 +147,9 @@ pub fn spawn_relay_chain(
     let bin = b.anvil_bin()?;
     let args = anvil::anvil_args(&chain, port);
     debug_assert!(args.join(" ").contains(&anvil_marker(port)));
-    let pid = process::spawn_detached(&bin, &args, &b.layout.relay_chain_log(id))?;
-    rec.pid = Some(pid);
-    rec.started_ms = Some(now_ms());
-    Ok(pid)
+    let started = process::spawn_detached(&bin, &args, &b.layout.relay_chain_log(id))?;
+    rec.started(started, now_ms());
+    Ok(started.pid)
 }
 
 /// The last lines of `log`, to attach to an error about the process writing it.

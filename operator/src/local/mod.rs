@@ -160,14 +160,14 @@ impl LocalBackend {
         let mut out = Vec::new();
         for (name, rec) in &state.nodes {
             if let Some(pid) = rec.process.pid {
-                if process::is_alive(pid, &self.node_marker(name)) {
+                if rec.process.is_alive(self.node_marker(name)) {
                     out.push((format!("node/{name}"), pid));
                 }
             }
         }
         for (id, rec) in &state.relay_chains {
             if let (Some(pid), Some(port)) = (rec.pid, rec.port) {
-                if process::is_alive(pid, &anvil_marker(port)) {
+                if rec.is_alive(anvil_marker(port)) {
                     out.push((format!("relay-chain/{id}"), pid));
                 }
             }

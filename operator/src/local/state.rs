@@ -15,6 +15,8 @@ use crate::backend::BackendError;
 use crate::durable;
 use crate::plan::{Digest, Role};
 
+use super::process::{Ours, ProcessId};
+
 /// Format version written in `state.json`.
 pub const STATE_VERSION: u32 = 1;
 
@@ -75,12 +77,41 @@ pub struct ProcessRecord {
     pub should_run: bool,
     /// Pid of the last process spawned.
     pub pid: Option<u32>,
+    /// Start time of that process, clock ticks since boot (`/proc/<pid>/stat` field 22): a pid
+    /// whose process has another start time is not ours and is never signalled. Absent in
+    /// files written before it was recorded.
+    #[serde(default)]
+    pub start_time: Option<u64>,
     /// When it was last spawned, milliseconds since the Unix epoch.
     pub started_ms: Option<u64>,
     /// How many times the supervisor restarted it after it died.
     pub restarts: u64,
     /// Consecutive restarts without a stable run in between (drives the backoff).
     pub failures: u32,
+}
+
+impl ProcessRecord {
+    /// The recorded process, recognised by its pid, start time and `marker` on its command
+    /// line; `None` when no process was recorded.
+    pub fn ours(&self, marker: String) -> Option<Ours> {
+        Some(Ours {
+            pid: self.pid?,
+            start_time: self.start_time,
+            marker,
+        })
+    }
+
+    /// Whether the recorded process is alive and ours (see [`Ours::is_alive`]).
+    pub fn is_alive(&self, marker: String) -> bool {
+        self.ours(marker).is_some_and(|p| p.is_alive())
+    }
+
+    /// Records a freshly spawned process.
+    pub fn started(&mut self, id: ProcessId, now_ms: u64) {
+        self.pid = Some(id.pid);
+        self.start_time = Some(id.start_time);
+        self.started_ms = Some(now_ms);
+    }
 }
 
 impl NetworkState {

@@ -120,10 +120,7 @@ pub fn pass(b: &LocalBackend) -> Result<Vec<SupervisorEvent>, BackendError> {
             let Some(rec) = s.nodes.get_mut(&name) else {
                 continue;
             };
-            let alive = rec
-                .process
-                .pid
-                .is_some_and(|pid| process::is_alive(pid, &marker));
+            let alive = rec.process.is_alive(marker);
             match decide(&mut rec.process, alive, now) {
                 Decision::Leave => {}
                 Decision::Wait(ms) => events.push(SupervisorEvent::BackingOff {
@@ -153,10 +150,9 @@ pub fn pass(b: &LocalBackend) -> Result<Vec<SupervisorEvent>, BackendError> {
             let Some(rec) = s.relay_chains.get_mut(&id) else {
                 continue;
             };
-            let alive = match (rec.pid, rec.port) {
-                (Some(pid), Some(port)) => process::is_alive(pid, &anvil_marker(port)),
-                _ => false,
-            };
+            let alive = rec
+                .port
+                .is_some_and(|port| rec.is_alive(anvil_marker(port)));
             match decide(rec, alive, now) {
                 Decision::Leave => {}
                 Decision::Wait(ms) => events.push(SupervisorEvent::RelayChainBackingOff {
@@ -207,14 +203,12 @@ pub fn down(b: &LocalBackend) -> Result<(), BackendError> {
         let mut procs = Vec::new();
         for (name, rec) in s.nodes.iter_mut() {
             rec.process.should_run = false;
-            if let Some(pid) = rec.process.pid {
-                procs.push((pid, b.node_marker(name)));
-            }
+            procs.extend(rec.process.ours(b.node_marker(name)));
         }
         for rec in s.relay_chains.values_mut() {
             rec.should_run = false;
-            if let (Some(pid), Some(port)) = (rec.pid, rec.port) {
-                procs.push((pid, anvil_marker(port)));
+            if let Some(port) = rec.port {
+                procs.extend(rec.ours(anvil_marker(port)));
             }
         }
         Ok(procs)
