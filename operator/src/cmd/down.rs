@@ -65,10 +65,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(pid) = stop_supervisor(&dir)? {
         println!("stopped supervisor (pid {pid})");
     }
-    let running = backend.live_processes()?;
-    backend.down(false)?;
-    for (name, pid) in &running {
+    let stopped = backend.down(false)?;
+    for (name, pid) in &stopped.processes {
         println!("stopped {name} (pid {pid})");
+    }
+    if let Some(reason) = &stopped.unreadable_state {
+        eprintln!("warning: {reason}");
+        eprintln!(
+            "the processes were found from the process files beside their homes and stopped; \
+             to run the network again, move {} away and apply the network",
+            backend.layout().state().display()
+        );
     }
     drop(lock);
     if args.purge {

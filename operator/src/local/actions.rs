@@ -258,21 +258,48 @@ fn write_node_config(b: &LocalBackend, topology: &Topology, node: &str, config: 
     })
 }
 
+/// Starts node `node` unless it runs, and returns once its RPC answers; a node that exits
+/// first is reported with the end of its log.
 fn start_node(b: &LocalBackend, node: &str) -> R {
     let marker = b.node_marker(node);
-    b.update(|s| {
+    let (rpc_port, ours) = b.update(|s| {
         let rec = s
             .nodes
             .get_mut(node)
             .ok_or_else(|| err(format!("node {node} has no home; create it first")))?;
         rec.process.should_run = true;
         rec.process.failures = 0;
-        let alive = rec.process.is_alive(marker);
+        let alive = rec.process.is_alive(marker.clone());
         if !alive {
             launch::spawn_node(b, s, node)?;
         }
-        Ok(())
-    })
+        let rec = s
+            .nodes
+            .get(node)
+            .ok_or_else(|| err(format!("node {node}: not recorded")))?;
+        Ok((rec.rpc_port, rec.process.ours(marker)))
+    })?;
+    let log = b.layout.node_log(node);
+    let exited = || {
+        err(format!(
+            "node {node} exited as it started; last lines of {}:\n{}",
+            log.display(),
+            log_tail(&log, 10)
+        ))
+    };
+    wait_until(
+        b.wait,
+        &format!("node {node} to answer on its RPC port {rpc_port}"),
+        || {
+            if rpc::status(rpc_port).is_ok() {
+                return Ok(true);
+            }
+            if !ours.as_ref().is_some_and(|p| p.is_alive()) {
+                return Err(exited());
+            }
+            Ok(false)
+        },
+    )
 }
 
 /// Stops node `node`. `restarting` keeps it marked as one that should run (the caller starts

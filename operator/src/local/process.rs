@@ -58,10 +58,23 @@ pub fn read_pid_file(path: &Path) -> Option<ProcessId> {
     serde_json::from_slice(&text).ok()
 }
 
+/// Writes the process file `path` for `ours`, durably.
+pub fn write_process_file(path: &Path, ours: &Ours) -> Result<(), BackendError> {
+    let text = serde_json::to_string(ours).unwrap_or_default() + "\n";
+    Ok(crate::durable::write_atomically(path, text.as_bytes())?)
+}
+
+/// The process recorded in the process file `path`, if the file exists and parses.
+pub fn read_process_file(path: &Path) -> Option<Ours> {
+    let text = std::fs::read(path).ok()?;
+    serde_json::from_slice(&text).ok()
+}
+
 /// A process this orchestrator started, as it is recognised again before anything is sent to
 /// it: its pid, its start time, and a marker its command line contains (the node home, or
-/// anvil's `--port N`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// anvil's `--port N`). Also the content of a process file (`process.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Ours {
     /// Its pid.
     pub pid: u32,
@@ -73,6 +86,15 @@ pub struct Ours {
 }
 
 impl Ours {
+    /// The process just started as `id`, recognised by `marker`.
+    pub fn started(id: ProcessId, marker: String) -> Ours {
+        Ours {
+            pid: id.pid,
+            start_time: Some(id.start_time),
+            marker,
+        }
+    }
+
     /// Whether the process at the pid is a live (not zombie) process with the recorded start
     /// time and the marker on its command line. Anything else is not ours and is never signalled.
     pub fn is_alive(&self) -> bool {

@@ -117,14 +117,8 @@ impl ProcessRecord {
 impl NetworkState {
     /// Parses `state.json` text; `path` names the file in errors.
     pub fn parse(text: &str, path: &Path) -> Result<NetworkState, BackendError> {
-        let state: NetworkState = serde_json::from_str(text).map_err(|e| {
-            BackendError::new(format!(
-                "{}: not a valid netwright state file ({e}); it was edited or damaged: stop the \
-                 network's processes, move the file away and apply the network again (keys, \
-                 genesis and chain data are kept; ports are allocated anew)",
-                path.display()
-            ))
-        })?;
+        let state: NetworkState =
+            serde_json::from_str(text).map_err(|e| damaged(path, &e.to_string()))?;
         if state.version != STATE_VERSION {
             return Err(BackendError::new(format!(
                 "{}: field `version`: value {}: this netwright reads version {STATE_VERSION}",
@@ -137,8 +131,11 @@ impl NetworkState {
 
     /// Reads `path`; a missing file is an empty state.
     pub fn load(path: &Path) -> Result<NetworkState, BackendError> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => NetworkState::parse(&text, path),
+        match std::fs::read(path) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => NetworkState::parse(&text, path),
+                Err(e) => Err(damaged(path, &format!("not UTF-8 text: {e}"))),
+            },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(NetworkState::default()),
             Err(e) => Err(io_error(path, e)),
         }
@@ -161,6 +158,24 @@ impl NetworkState {
         ports.extend(self.relay_chains.values().filter_map(|c| c.port));
         ports
     }
+}
+
+/// The error for a `state.json` at `path` that cannot be read as one, with the way out: `down`
+/// (which finds the processes from their process files), then moving the file away.
+fn damaged(path: &Path, reason: &str) -> BackendError {
+    let dir = path.parent();
+    let network = dir
+        .and_then(Path::file_name)
+        .map_or("NETWORK".into(), |n| n.to_string_lossy());
+    let root = dir.and_then(Path::parent).unwrap_or(Path::new("."));
+    BackendError::new(format!(
+        "{}: not a valid netwright state file ({reason}); it was edited or damaged. The way \
+         out: `netwright down {network} --home {}` stops every process of the network (found \
+         from the process files beside their homes), then move the file away and apply the \
+         network again (keys, genesis and chain data are kept; ports are allocated anew)",
+        path.display(),
+        root.display()
+    ))
 }
 
 /// The I/O error on `path`, as a backend error.
@@ -265,10 +280,26 @@ mod tests {
         for bad in [torn, "garbage", ""] {
             let err = NetworkState::parse(bad, path).unwrap_err().to_string();
             assert!(
-                err.contains("/n/state.json") && err.contains("not a valid netwright state file"),
+                err.contains("/n/state.json")
+                    && err.contains("not a valid netwright state file")
+                    && err.contains("netwright down n --home /"),
                 "{err}"
             );
         }
+        let dir = tempfile::tempdir().unwrap();
+        let binary = dir.path().join("net").join("state.json");
+        std::fs::create_dir_all(binary.parent().unwrap()).unwrap();
+        std::fs::write(&binary, [0x7b, 0xff, 0xfe, 0x00, 0x80]).unwrap();
+        let err = NetworkState::load(&binary).unwrap_err().to_string();
+        assert!(
+            err.contains("not a valid netwright state file")
+                && err.contains("not UTF-8")
+                && err.contains(&format!(
+                    "netwright down net --home {}",
+                    dir.path().display()
+                )),
+            "{err}"
+        );
         let future = text.replace("\"version\": 1", "\"version\": 9");
         let err = NetworkState::parse(&future, path).unwrap_err().to_string();
         assert!(err.contains("`version`") && err.contains('9'), "{err}");

@@ -181,40 +181,53 @@ pub fn pass(b: &LocalBackend) -> Result<Vec<SupervisorEvent>, BackendError> {
     })
 }
 
+/// What [`down`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stopped {
+    /// The processes that ran and were stopped: `(node/<name> | relay-chain/<id>, pid)`.
+    pub processes: Vec<(String, u32)>,
+    /// Why `state.json` could not be read, when it could not: the processes were then found
+    /// from their process files alone, and nothing was recorded in it.
+    pub unreadable_state: Option<String>,
+}
+
 /// Records that nothing should run (keeping the last on-chain stakes for later observations),
-/// then stops every recorded process.
-pub fn down(b: &LocalBackend) -> Result<(), BackendError> {
-    if !b.layout.state().exists() {
-        return Ok(());
-    }
-    let snap = super::observe::snapshot(b)?;
-    let live_stakes: Option<std::collections::BTreeMap<String, u64>> =
-        snap.nodes.iter().any(|p| p.status.is_some()).then(|| {
-            snap.nodes
-                .iter()
-                .filter(|p| p.stake > 0)
-                .map(|p| (p.name.clone(), p.stake))
-                .collect()
-        });
-    let procs = b.update(|s| {
-        if let Some(stakes) = live_stakes {
-            s.stakes = stakes;
-        }
-        let mut procs = Vec::new();
-        for (name, rec) in s.nodes.iter_mut() {
-            rec.process.should_run = false;
-            procs.extend(rec.process.ours(b.node_marker(name)));
-        }
-        for rec in s.relay_chains.values_mut() {
-            rec.should_run = false;
-            if let Some(port) = rec.port {
-                procs.extend(rec.ours(anvil_marker(port)));
+/// then stops every recorded process: those of `state.json` and those of the process files
+/// beside the homes. With `state.json` unreadable or missing, the process files alone say what
+/// to stop.
+pub fn down(b: &LocalBackend) -> Result<Stopped, BackendError> {
+    if b.layout.state().exists() && b.state().is_ok() {
+        let snap = super::observe::snapshot(b)?;
+        let live_stakes: Option<std::collections::BTreeMap<String, u64>> =
+            snap.nodes.iter().any(|p| p.status.is_some()).then(|| {
+                snap.nodes
+                    .iter()
+                    .filter(|p| p.stake > 0)
+                    .map(|p| (p.name.clone(), p.stake))
+                    .collect()
+            });
+        b.update(|s| {
+            if let Some(stakes) = live_stakes {
+                s.stakes = stakes;
             }
-        }
-        Ok(procs)
-    })?;
+            for rec in s.nodes.values_mut() {
+                rec.process.should_run = false;
+            }
+            for rec in s.relay_chains.values_mut() {
+                rec.should_run = false;
+            }
+            Ok(())
+        })?;
+    }
+    let (recorded, unreadable) = b.recorded_processes();
+    let live: Vec<(String, process::Ours)> =
+        recorded.into_iter().filter(|(_, p)| p.is_alive()).collect();
+    let procs: Vec<process::Ours> = live.iter().map(|(_, p)| p.clone()).collect();
     process::stop_all(&procs, process::STOP_GRACE);
-    Ok(())
+    Ok(Stopped {
+        processes: live.into_iter().map(|(name, p)| (name, p.pid)).collect(),
+        unreadable_state: unreadable.map(|e| e.to_string()),
+    })
 }
 
 #[cfg(test)]
