@@ -23,6 +23,12 @@ impl BackendError {
     }
 }
 
+impl From<crate::durable::DurableError> for BackendError {
+    fn from(error: crate::durable::DurableError) -> Self {
+        BackendError(error.to_string())
+    }
+}
+
 /// One node as a status view shows it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NodeStatus {

@@ -8,10 +8,13 @@
 //!   report status.
 //! - [`local`]: the local backend: a network as `netwright-node` processes and managed relay
 //!   chains on this machine, supervised, under `.netwright/<network>/`.
+//! - [`durable`]: the one way files are written: atomically and fsynced, so that a kill or
+//!   a power loss leaves the old content or the new, never a torn file.
 //! - [`reconcile`]: the loop around the planner: halts, approvals, applying through a
 //!   backend, re-planning until converged, and the receipts that record it.
 
 pub mod backend;
+pub mod durable;
 pub mod local;
 pub mod plan;
 pub mod reconcile;

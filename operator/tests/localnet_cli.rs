@@ -138,7 +138,9 @@ impl Home {
             }
         }
         if let Ok(text) = std::fs::read_to_string(self.network_dir().join("supervisor.pid")) {
-            pids.extend(text.trim().parse::<u32>().ok());
+            if let Ok(record) = serde_json::from_str::<Value>(&text) {
+                collect_pids(&record, &mut pids);
+            }
         }
         pids
     }

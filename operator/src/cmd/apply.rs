@@ -6,9 +6,9 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use netwright_operator::backend::BackendError;
+use netwright_operator::durable::write_atomically;
 use netwright_operator::local::LocalBackend;
 use netwright_operator::plan::{Digest, Plan};
 use netwright_operator::reconcile::engine::DEFAULT_MAX_PASSES;
@@ -173,11 +173,7 @@ pub fn report_outcome(report: &Report) -> ExitCode {
 }
 
 fn save_applied(dir: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let path = dir.join(APPLIED_SPEC);
-    let temporary = dir.join(format!("{APPLIED_SPEC}.tmp"));
-    std::fs::write(&temporary, bytes)
-        .with_context(|| format!("writing {}", temporary.display()))?;
-    std::fs::rename(&temporary, &path).with_context(|| format!("writing {}", path.display()))
+    Ok(write_atomically(&dir.join(APPLIED_SPEC), bytes)?)
 }
 
 /// Shows a reconciliation: the plan, then each step, as a progress bar on a terminal or as

@@ -5,13 +5,18 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use netwright_operator::local::list_networks;
+use netwright_operator::local::process::{self, Ours};
 use netwright_operator::reconcile::{LockError, ReconcileLock};
 
 use super::plan::open_backend;
 use super::{exit_busy, exit_ok, exit_usage};
 
-/// File name, in a network's directory, of the detached supervisor's pid.
+/// File name, in a network's directory, of the detached supervisor's pid and start time
+/// (`{"pid": N, "start_time": T}`).
 pub const SUPERVISOR_PID: &str = "supervisor.pid";
+
+/// How long the supervisor gets to exit after SIGTERM before it is killed.
+const SUPERVISOR_GRACE: Duration = Duration::from_secs(5);
 
 /// How long `down` waits for a running reconciliation to release the network's lock.
 const LOCK_WAIT: Duration = Duration::from_secs(10);
@@ -60,10 +65,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(pid) = stop_supervisor(&dir)? {
         println!("stopped supervisor (pid {pid})");
     }
-    let running = backend.live_processes()?;
-    backend.down(false)?;
-    for (name, pid) in &running {
+    let stopped = backend.down(false)?;
+    for (name, pid) in &stopped.processes {
         println!("stopped {name} (pid {pid})");
+    }
+    if let Some(reason) = &stopped.unreadable_state {
+        eprintln!("warning: {reason}");
+        eprintln!(
+            "the processes were found from the process files beside their homes and stopped; \
+             to run the network again, move {} away and apply the network",
+            backend.layout().state().display()
+        );
     }
     drop(lock);
     if args.purge {
@@ -90,59 +102,32 @@ pub fn wait_for_lock(dir: &Path, wait: Duration) -> Result<ReconcileLock, LockEr
 /// Stops the detached supervisor of the network in `dir`, if one runs; returns its pid.
 pub fn stop_supervisor(dir: &Path) -> anyhow::Result<Option<u32>> {
     let path = dir.join(SUPERVISOR_PID);
-    let Some(pid) = supervisor_pid(dir) else {
+    let Some(supervisor) = supervisor(dir) else {
         let _ = std::fs::remove_file(&path);
         return Ok(None);
     };
-    signal(pid, libc::SIGTERM);
-    let start = Instant::now();
-    while is_supervisor(pid) && start.elapsed() < Duration::from_secs(5) {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    if is_supervisor(pid) {
-        signal(pid, libc::SIGKILL);
-        while is_supervisor(pid) && start.elapsed() < Duration::from_secs(7) {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-    if is_supervisor(pid) {
-        anyhow::bail!("the supervisor (pid {pid}) did not stop");
+    process::stop_all(std::slice::from_ref(&supervisor), SUPERVISOR_GRACE);
+    if supervisor.is_alive() {
+        anyhow::bail!("the supervisor (pid {}) did not stop", supervisor.pid);
     }
     let _ = std::fs::remove_file(&path);
-    Ok(Some(pid))
+    Ok(Some(supervisor.pid))
 }
 
 /// The pid of the network's detached supervisor, when one is alive.
 pub fn supervisor_pid(dir: &Path) -> Option<u32> {
-    let text = std::fs::read_to_string(dir.join(SUPERVISOR_PID)).ok()?;
-    let pid: u32 = text.trim().parse().ok()?;
-    is_supervisor(pid).then_some(pid)
+    supervisor(dir).map(|s| s.pid)
 }
 
-/// Whether `pid` is a live (not zombie) `netwright supervise` process.
-fn is_supervisor(pid: u32) -> bool {
-    let proc_dir = Path::new("/proc").join(pid.to_string());
-    let Ok(stat) = std::fs::read_to_string(proc_dir.join("stat")) else {
-        return false;
+/// The supervisor recorded in `supervisor.pid` if that process is alive, has the recorded
+/// start time and is `netwright supervise` of this network; a reused pid is not it.
+fn supervisor(dir: &Path) -> Option<Ours> {
+    let id = process::read_pid_file(&dir.join(SUPERVISOR_PID))?;
+    let network = dir.file_name()?.to_string_lossy();
+    let ours = Ours {
+        pid: id.pid,
+        start_time: Some(id.start_time),
+        marker: format!("supervise {network} "),
     };
-    let state = stat
-        .rsplit_once(')')
-        .and_then(|(_, rest)| rest.split_whitespace().next());
-    if matches!(state, Some("Z") | Some("X") | None) {
-        return false;
-    }
-    let Ok(cmdline) = std::fs::read(proc_dir.join("cmdline")) else {
-        return false;
-    };
-    cmdline.split(|b| *b == 0).any(|arg| arg == b"supervise")
-}
-
-fn signal(pid: u32, signal: libc::c_int) {
-    let Ok(pid) = libc::pid_t::try_from(pid) else {
-        return;
-    };
-    // SAFETY: kill(2) takes plain integers and has no memory effects on this process.
-    unsafe {
-        libc::kill(pid, signal);
-    }
+    ours.is_alive().then_some(ours)
 }

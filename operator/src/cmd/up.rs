@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use netwright_operator::backend::Backend;
+use netwright_operator::local::process::{self, ProcessId};
 use netwright_operator::local::{find_anvil, install_anvil, LocalBackend, SupervisorEvent};
 use netwright_operator::plan::desired_topology;
 use netwright_operator::reconcile::{Outcome, ReconcileLock};
@@ -222,7 +223,8 @@ fn spawn_supervisor(home: &Path, network: &str, dir: &Path) -> anyhow::Result<u3
         .try_clone()
         .with_context(|| format!("opening {}", log_path.display()))?;
     let home = std::path::absolute(home).context("resolving --home")?;
-    let child = Command::new(exe)
+    let mut command = Command::new(exe);
+    command
         .arg("supervise")
         .arg(network)
         .arg("--home")
@@ -230,17 +232,14 @@ fn spawn_supervisor(home: &Path, network: &str, dir: &Path) -> anyhow::Result<u3
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(err)
-        .process_group(0)
-        .spawn()
-        .context("starting the supervisor")?;
-    let pid = child.id();
-    write_pid(dir, pid)?;
-    Ok(pid)
+        .process_group(0);
+    let id = process::spawn(&mut command).context("starting the supervisor")?;
+    write_pid(dir, id)?;
+    Ok(id.pid)
 }
 
-fn write_pid(dir: &Path, pid: u32) -> anyhow::Result<()> {
-    let path = dir.join(SUPERVISOR_PID);
-    std::fs::write(&path, format!("{pid}\n")).with_context(|| format!("writing {}", path.display()))
+fn write_pid(dir: &Path, id: ProcessId) -> anyhow::Result<()> {
+    Ok(process::write_pid_file(&dir.join(SUPERVISOR_PID), id)?)
 }
 
 /// Runs the hidden `netwright supervise`: a supervision pass every interval until SIGTERM or
@@ -268,7 +267,8 @@ pub fn supervise(args: SuperviseArgs) -> anyhow::Result<ExitCode> {
         return Ok(exit_ok());
     }
     let pid = std::process::id();
-    write_pid(&dir, pid)?;
+    let own = ProcessId::current().context("reading this process's start time")?;
+    write_pid(&dir, own)?;
     let stop = stop_flag()?;
     println!("{} supervisor {pid} started", Timestamp::now());
     let interval = Duration::from_millis(args.interval_ms.max(100));
@@ -284,8 +284,7 @@ pub fn supervise(args: SuperviseArgs) -> anyhow::Result<ExitCode> {
         }
         sleep_unless(&stop, interval);
     }
-    if std::fs::read_to_string(dir.join(SUPERVISOR_PID)).is_ok_and(|t| t.trim() == pid.to_string())
-    {
+    if process::read_pid_file(&dir.join(SUPERVISOR_PID)) == Some(own) {
         let _ = std::fs::remove_file(dir.join(SUPERVISOR_PID));
     }
     println!("{} supervisor {pid} stopped", Timestamp::now());

@@ -203,9 +203,7 @@ fn start_relay_chain(b: &LocalBackend, topology: &Topology, id: &str, config: Di
         rec.config_digest = Some(config);
         rec.should_run = true;
         rec.failures = 0;
-        let alive = rec
-            .pid
-            .is_some_and(|pid| process::is_alive(pid, &anvil_marker(port)));
+        let alive = rec.is_alive(anvil_marker(port));
         if !alive {
             launch::spawn_relay_chain(b, s, id)?;
         }
@@ -230,11 +228,11 @@ fn stop_relay_chain(b: &LocalBackend, id: &str) -> R {
     let target = b.update(|s| {
         Ok(s.relay_chains.get_mut(id).and_then(|rec| {
             rec.should_run = false;
-            rec.pid.zip(rec.port)
+            rec.ours(anvil_marker(rec.port?))
         }))
     })?;
-    if let Some((pid, port)) = target {
-        process::stop_all(&[(pid, anvil_marker(port))], process::STOP_GRACE);
+    if let Some(ours) = target {
+        process::stop_all(&[ours], process::STOP_GRACE);
     }
     Ok(())
 }
@@ -260,30 +258,54 @@ fn write_node_config(b: &LocalBackend, topology: &Topology, node: &str, config: 
     })
 }
 
+/// Starts node `node` unless it runs, and returns once its RPC answers; a node that exits
+/// first is reported with the end of its log.
 fn start_node(b: &LocalBackend, node: &str) -> R {
     let marker = b.node_marker(node);
-    b.update(|s| {
+    let (rpc_port, ours) = b.update(|s| {
         let rec = s
             .nodes
             .get_mut(node)
             .ok_or_else(|| err(format!("node {node} has no home; create it first")))?;
         rec.process.should_run = true;
         rec.process.failures = 0;
-        let alive = rec
-            .process
-            .pid
-            .is_some_and(|pid| process::is_alive(pid, &marker));
+        let alive = rec.process.is_alive(marker.clone());
         if !alive {
             launch::spawn_node(b, s, node)?;
         }
-        Ok(())
-    })
+        let rec = s
+            .nodes
+            .get(node)
+            .ok_or_else(|| err(format!("node {node}: not recorded")))?;
+        Ok((rec.rpc_port, rec.process.ours(marker)))
+    })?;
+    let log = b.layout.node_log(node);
+    let exited = || {
+        err(format!(
+            "node {node} exited as it started; last lines of {}:\n{}",
+            log.display(),
+            log_tail(&log, 10)
+        ))
+    };
+    wait_until(
+        b.wait,
+        &format!("node {node} to answer on its RPC port {rpc_port}"),
+        || {
+            if rpc::status(rpc_port).is_ok() {
+                return Ok(true);
+            }
+            if !ours.as_ref().is_some_and(|p| p.is_alive()) {
+                return Err(exited());
+            }
+            Ok(false)
+        },
+    )
 }
 
 /// Stops node `node`. `restarting` keeps it marked as one that should run (the caller starts
 /// it again under the same plan step).
 fn stop_node(b: &LocalBackend, node: &str, restarting: bool) -> R {
-    let pid = b.update(|s| {
+    let target = b.update(|s| {
         let rec = s
             .nodes
             .get_mut(node)
@@ -291,10 +313,10 @@ fn stop_node(b: &LocalBackend, node: &str, restarting: bool) -> R {
         if !restarting {
             rec.process.should_run = false;
         }
-        Ok(rec.process.pid)
+        Ok(rec.process.ours(b.node_marker(node)))
     })?;
-    if let Some(pid) = pid {
-        process::stop_all(&[(pid, b.node_marker(node))], process::STOP_GRACE);
+    if let Some(ours) = target {
+        process::stop_all(&[ours], process::STOP_GRACE);
     }
     Ok(())
 }

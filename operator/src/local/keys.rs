@@ -1,30 +1,28 @@
 //! Identity keys on disk (node, treasury and application keys), in the node's key format
-//! (`{"type": "ed25519", "secret", "public"}`, mode 0600). Created once; an existing key is
-//! reused and never overwritten.
+//! (`{"type": "ed25519", "secret", "public"}`, mode 0600). Created once, durably (never seen
+//! half-written); an existing key is reused and never overwritten.
 
 use std::path::Path;
 
 use ed25519_dalek::SigningKey;
 use netwright_ledger::{Address, PublicKey};
-use netwright_node::keys::{KeyError, NodeKey};
+use netwright_node::keys::NodeKey;
 
 use crate::backend::BackendError;
-
-use super::state::io_error;
+use crate::durable::{self, DurableError};
 
 /// Creates the key at `path` unless one exists; returns the key now at `path`.
 pub fn ensure(path: &Path) -> Result<NodeKey, BackendError> {
     if path.exists() {
         return load(path);
     }
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
-    }
-    match NodeKey::generate().write_new(path) {
-        Ok(()) => load(path),
+    let key = NodeKey::generate();
+    match durable::create_new_atomically(path, |staged| key.write_new(staged)) {
+        Ok(Ok(())) => load(path),
+        Ok(Err(e)) => Err(BackendError::new(e.to_string())),
         // Another process created it first: theirs is the identity.
-        Err(KeyError::AlreadyExists { .. }) => load(path),
-        Err(e) => Err(BackendError::new(e.to_string())),
+        Err(DurableError::AlreadyExists { .. }) => load(path),
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -2,11 +2,13 @@
 //! hold the state lock while spawning, so that two processes never start the same node.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use crate::backend::BackendError;
 use crate::plan::ManagedChain;
 
 use super::config::{node_toml_config, NodeSettings, Wiring};
+use super::process::Ours;
 use super::state::{io_error, write_atomic, NetworkState};
 use super::{anvil, anvil_marker, keys, now_ms, process, LocalBackend};
 
@@ -100,6 +102,8 @@ pub fn spawn_node(
     if std::fs::read(&home_genesis).ok().as_deref() != Some(bytes.as_slice()) {
         write_atomic(&home_genesis, &bytes)?;
     }
+    let process_file = b.layout.node_process(name);
+    refuse_untracked(b, &process_file, &format!("node {name}"))?;
     render_node_files(b, st, name, &settings)?;
     let bin = b.node_bin()?;
     let args = vec![
@@ -107,14 +111,14 @@ pub fn spawn_node(
         "--home".to_owned(),
         home.display().to_string(),
     ];
-    let pid = process::spawn_detached(&bin, &args, &b.layout.node_log(name))?;
+    let id = process::spawn_detached(&bin, &args, &b.layout.node_log(name))?;
+    process::write_process_file(&process_file, &Ours::started(id, b.node_marker(name)))?;
     let rec = st
         .nodes
         .get_mut(name)
         .ok_or_else(|| BackendError::new(format!("node {name}: not recorded")))?;
-    rec.process.pid = Some(pid);
-    rec.process.started_ms = Some(now_ms());
-    Ok(pid)
+    rec.process.started(id, now_ms());
+    Ok(id.pid)
 }
 
 /// Where a relay chain's settings are kept, so that a supervisor can restart it.
@@ -145,17 +149,36 @@ pub fn spawn_relay_chain(
     let port = rec
         .port
         .ok_or_else(|| BackendError::new(format!("relay chain {id}: no port recorded")))?;
+    let process_file = b.layout.relay_chain_process(id);
+    refuse_untracked(b, &process_file, &format!("relay chain {id}"))?;
     let bin = b.anvil_bin()?;
     let args = anvil::anvil_args(&chain, port);
     debug_assert!(args.join(" ").contains(&anvil_marker(port)));
-    let pid = process::spawn_detached(&bin, &args, &b.layout.relay_chain_log(id))?;
-    rec.pid = Some(pid);
-    rec.started_ms = Some(now_ms());
-    Ok(pid)
+    let started = process::spawn_detached(&bin, &args, &b.layout.relay_chain_log(id))?;
+    process::write_process_file(&process_file, &Ours::started(started, anvil_marker(port)))?;
+    rec.started(started, now_ms());
+    Ok(started.pid)
+}
+
+/// Refuses to start `what` while the process its process file names still runs: `state.json`
+/// no longer tracks it (it was moved away, or recorded another pid), and a second process on
+/// the same home would die on the first one's database lock.
+fn refuse_untracked(b: &LocalBackend, process_file: &Path, what: &str) -> Result<(), BackendError> {
+    match process::read_process_file(process_file) {
+        Some(running) if running.is_alive() => Err(BackendError::new(format!(
+            "{what} is already running as pid {} (recorded in {}) but {} does not track it; \
+             stop the network's processes with `{}`, then apply again",
+            running.pid,
+            process_file.display(),
+            b.layout.state().display(),
+            b.down_command()
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// The last lines of `log`, to attach to an error about the process writing it.
-pub fn log_tail(path: &std::path::Path, lines: usize) -> String {
+pub fn log_tail(path: &Path, lines: usize) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let all: Vec<&str> = text.lines().collect();
     let start = all.len().saturating_sub(lines);

@@ -2,6 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
+/// File name of a process file in a node home or a relay chain directory.
+pub const PROCESS_FILE: &str = "process.json";
+
 /// Paths of one network's working directory.
 #[derive(Debug, Clone)]
 pub struct Layout {
@@ -64,6 +67,13 @@ impl Layout {
         self.node_home(name).join("node.log")
     }
 
+    /// Node `name`'s process file: the pid, start time and command-line marker of the process
+    /// last spawned for it, written at spawn. It lets `down` find the process when
+    /// `state.json` is unreadable, and keeps a second process from being started beside it.
+    pub fn node_process(&self, name: &str) -> PathBuf {
+        self.node_home(name).join(PROCESS_FILE)
+    }
+
     /// The orchestrator's view of node `name`'s configuration (role, relay chains, timings).
     pub fn node_settings(&self, name: &str) -> PathBuf {
         self.node_home(name).join("netwright.json")
@@ -72,6 +82,11 @@ impl Layout {
     /// The directory of managed relay chain `id`.
     pub fn relay_chain(&self, id: &str) -> PathBuf {
         self.dir.join("relay-chains").join(id)
+    }
+
+    /// Managed relay chain `id`'s process file (see [`Layout::node_process`]).
+    pub fn relay_chain_process(&self, id: &str) -> PathBuf {
+        self.relay_chain(id).join(PROCESS_FILE)
     }
 
     /// The log of managed relay chain `id`.

@@ -35,7 +35,7 @@ use crate::plan::{Action, ObservedState, Topology};
 pub use anvil::{find_anvil, install_anvil, install_command, ANVIL_PACKAGE, ANVIL_VERSION};
 pub use layout::Layout;
 pub use state::NetworkState;
-pub use supervise::SupervisorEvent;
+pub use supervise::{Stopped, SupervisorEvent};
 
 /// Default working directory of local networks, relative to the current directory.
 pub const DEFAULT_ROOT: &str = ".netwright";
@@ -125,14 +125,16 @@ impl LocalBackend {
     }
 
     /// Stops every node and relay chain (SIGTERM, then SIGKILL after a grace period) and
-    /// records that none should run. `purge` then deletes the network directory.
-    pub fn down(&mut self, purge: bool) -> Result<(), BackendError> {
-        supervise::down(self)?;
+    /// records that none should run; `purge` then deletes the network directory. The
+    /// processes are found from `state.json` and from the process files beside their homes,
+    /// so an unreadable or missing `state.json` still stops everything this network started.
+    pub fn down(&mut self, purge: bool) -> Result<Stopped, BackendError> {
+        let stopped = supervise::down(self)?;
         if purge && self.layout.dir().exists() {
             std::fs::remove_dir_all(self.layout.dir())
                 .map_err(|e| state::io_error(self.layout.dir(), e))?;
         }
-        Ok(())
+        Ok(stopped)
     }
 
     /// The log file of node `node` (its stdout and stderr).
@@ -153,26 +155,74 @@ impl LocalBackend {
         )))
     }
 
-    /// The pids of every recorded node and relay chain process that is alive, by name
-    /// (`node/<name>` or `relay-chain/<id>`).
+    /// The pids of every recorded node and relay chain process that is alive and ours, by name
+    /// (`node/<name>` or `relay-chain/<id>`), from `state.json` and the process files.
     pub fn live_processes(&self) -> Result<Vec<(String, u32)>, BackendError> {
-        let state = self.state()?;
+        let (recorded, _) = self.recorded_processes();
+        Ok(recorded
+            .into_iter()
+            .filter(|(_, p)| p.is_alive())
+            .map(|(name, p)| (name, p.pid))
+            .collect())
+    }
+
+    /// Every process recorded for the network, by name: those in `state.json`, then those of
+    /// the process files that `state.json` does not name (all of them when it cannot be
+    /// read). The error is `state.json`'s, when it could not be read.
+    fn recorded_processes(&self) -> (Vec<(String, process::Ours)>, Option<BackendError>) {
         let mut out = Vec::new();
-        for (name, rec) in &state.nodes {
-            if let Some(pid) = rec.process.pid {
-                if process::is_alive(pid, &self.node_marker(name)) {
-                    out.push((format!("node/{name}"), pid));
+        let unreadable = match self.state() {
+            Ok(state) => {
+                for (name, rec) in &state.nodes {
+                    out.extend(
+                        rec.process
+                            .ours(self.node_marker(name))
+                            .map(|p| (format!("node/{name}"), p)),
+                    );
                 }
-            }
-        }
-        for (id, rec) in &state.relay_chains {
-            if let (Some(pid), Some(port)) = (rec.pid, rec.port) {
-                if process::is_alive(pid, &anvil_marker(port)) {
-                    out.push((format!("relay-chain/{id}"), pid));
+                for (id, rec) in &state.relay_chains {
+                    if let Some(port) = rec.port {
+                        out.extend(
+                            rec.ours(anvil_marker(port))
+                                .map(|p| (format!("relay-chain/{id}"), p)),
+                        );
+                    }
                 }
+                None
             }
+            Err(e) => Some(e),
+        };
+        let files = [
+            ("node", self.layout.nodes()),
+            ("relay-chain", self.layout.dir().join("relay-chains")),
+        ];
+        for (kind, dir) in files {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            let mut found: Vec<(String, process::Ours)> = entries
+                .filter_map(Result::ok)
+                .filter_map(|e| {
+                    let name = e.file_name().into_string().ok()?;
+                    let ours = process::read_process_file(&e.path().join(layout::PROCESS_FILE))?;
+                    Some((format!("{kind}/{name}"), ours))
+                })
+                .filter(|(name, ours)| !out.iter().any(|(n, o)| n == name && o.pid == ours.pid))
+                .collect();
+            found.sort_by(|a, b| a.0.cmp(&b.0));
+            out.extend(found);
         }
-        Ok(out)
+        (out, unreadable)
+    }
+
+    /// The command that stops this network, as an error message suggests it.
+    fn down_command(&self) -> String {
+        let root = self.layout.dir().parent().unwrap_or(&self.opts.root);
+        format!(
+            "netwright down {} --home {}",
+            self.opts.network,
+            root.display()
+        )
     }
 
     /// What identifies node `name`'s process on its command line: its home.

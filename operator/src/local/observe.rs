@@ -11,7 +11,7 @@ use crate::plan::{desired_topology, ObservedNode, ObservedRelayChain, ObservedSt
 
 use super::layout::Layout;
 use super::state::{io_error, NetworkState};
-use super::{anvil_marker, keys, process, rpc, LocalBackend};
+use super::{anvil_marker, keys, rpc, LocalBackend};
 
 /// How far (in blocks) below the highest node a node may be and still count as caught up.
 pub const SYNC_SLACK: u64 = 2;
@@ -113,9 +113,7 @@ pub fn snapshot(b: &LocalBackend) -> Result<Snapshot, BackendError> {
         let key = keys::load(&key_path)?;
         let public_key = keys::public_key(&key, &key_path)?;
         let rec = state.nodes.get(&name);
-        let running = rec
-            .and_then(|r| r.process.pid)
-            .is_some_and(|pid| process::is_alive(pid, &b.node_marker(&name)));
+        let running = rec.is_some_and(|r| r.process.is_alive(b.node_marker(&name)));
         let status = match rec {
             Some(r) if running => rpc::status(r.rpc_port).ok(),
             _ => None,
@@ -228,10 +226,9 @@ pub fn observe(b: &LocalBackend) -> Result<ObservedState, BackendError> {
         );
     }
     for (id, rec) in &snap.state.relay_chains {
-        let running = match (rec.pid, rec.port) {
-            (Some(pid), Some(port)) => process::is_alive(pid, &anvil_marker(port)),
-            _ => false,
-        };
+        let running = rec
+            .port
+            .is_some_and(|port| rec.is_alive(anvil_marker(port)));
         observed.relay_chains.insert(
             id.clone(),
             ObservedRelayChain {
@@ -301,10 +298,9 @@ pub fn status(
         .relay_chains
         .iter()
         .map(|(id, rec)| {
-            let running = match (rec.pid, rec.port) {
-                (Some(pid), Some(port)) => process::is_alive(pid, &anvil_marker(port)),
-                _ => false,
-            };
+            let running = rec
+                .port
+                .is_some_and(|port| rec.is_alive(anvil_marker(port)));
             RelayChainStatus {
                 id: id.clone(),
                 running,

@@ -1,20 +1,21 @@
 //! `state.json`: what the local backend records about a network between commands.
 //!
-//! Written atomically (temporary file, fsync, rename, fsync of the directory) under an
-//! exclusive lock on `state.lock`, so that several processes (an `apply`, a supervising `up`)
+//! Written through [`crate::durable`] (temporary file, fsync, rename, fsync of the directory)
+//! under an exclusive lock on `state.lock`, so that several processes (an `apply`, a supervising `up`)
 //! can update it without losing each other's changes. A file that does not parse is reported
 //! with its path and the reason, never silently replaced.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
-use std::io::Write;
-use std::os::fd::AsRawFd;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use crate::backend::BackendError;
+use crate::durable;
 use crate::plan::{Digest, Role};
+
+use super::process::{Ours, ProcessId};
 
 /// Format version written in `state.json`.
 pub const STATE_VERSION: u32 = 1;
@@ -76,6 +77,11 @@ pub struct ProcessRecord {
     pub should_run: bool,
     /// Pid of the last process spawned.
     pub pid: Option<u32>,
+    /// Start time of that process, clock ticks since boot (`/proc/<pid>/stat` field 22): a pid
+    /// whose process has another start time is not ours and is never signalled. Absent in
+    /// files written before it was recorded.
+    #[serde(default)]
+    pub start_time: Option<u64>,
     /// When it was last spawned, milliseconds since the Unix epoch.
     pub started_ms: Option<u64>,
     /// How many times the supervisor restarted it after it died.
@@ -84,17 +90,35 @@ pub struct ProcessRecord {
     pub failures: u32,
 }
 
+impl ProcessRecord {
+    /// The recorded process, recognised by its pid, start time and `marker` on its command
+    /// line; `None` when no process was recorded.
+    pub fn ours(&self, marker: String) -> Option<Ours> {
+        Some(Ours {
+            pid: self.pid?,
+            start_time: self.start_time,
+            marker,
+        })
+    }
+
+    /// Whether the recorded process is alive and ours (see [`Ours::is_alive`]).
+    pub fn is_alive(&self, marker: String) -> bool {
+        self.ours(marker).is_some_and(|p| p.is_alive())
+    }
+
+    /// Records a freshly spawned process.
+    pub fn started(&mut self, id: ProcessId, now_ms: u64) {
+        self.pid = Some(id.pid);
+        self.start_time = Some(id.start_time);
+        self.started_ms = Some(now_ms);
+    }
+}
+
 impl NetworkState {
     /// Parses `state.json` text; `path` names the file in errors.
     pub fn parse(text: &str, path: &Path) -> Result<NetworkState, BackendError> {
-        let state: NetworkState = serde_json::from_str(text).map_err(|e| {
-            BackendError::new(format!(
-                "{}: not a valid netwright state file ({e}); it was edited or damaged: stop the \
-                 network's processes, move the file away and apply the network again (keys, \
-                 genesis and chain data are kept; ports are allocated anew)",
-                path.display()
-            ))
-        })?;
+        let state: NetworkState =
+            serde_json::from_str(text).map_err(|e| damaged(path, &e.to_string()))?;
         if state.version != STATE_VERSION {
             return Err(BackendError::new(format!(
                 "{}: field `version`: value {}: this netwright reads version {STATE_VERSION}",
@@ -107,8 +131,11 @@ impl NetworkState {
 
     /// Reads `path`; a missing file is an empty state.
     pub fn load(path: &Path) -> Result<NetworkState, BackendError> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => NetworkState::parse(&text, path),
+        match std::fs::read(path) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => NetworkState::parse(&text, path),
+                Err(e) => Err(damaged(path, &format!("not UTF-8 text: {e}"))),
+            },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(NetworkState::default()),
             Err(e) => Err(io_error(path, e)),
         }
@@ -133,33 +160,33 @@ impl NetworkState {
     }
 }
 
+/// The error for a `state.json` at `path` that cannot be read as one, with the way out: `down`
+/// (which finds the processes from their process files), then moving the file away.
+fn damaged(path: &Path, reason: &str) -> BackendError {
+    let dir = path.parent();
+    let network = dir
+        .and_then(Path::file_name)
+        .map_or("NETWORK".into(), |n| n.to_string_lossy());
+    let root = dir.and_then(Path::parent).unwrap_or(Path::new("."));
+    BackendError::new(format!(
+        "{}: not a valid netwright state file ({reason}); it was edited or damaged. The way \
+         out: `netwright down {network} --home {}` stops every process of the network (found \
+         from the process files beside their homes), then move the file away and apply the \
+         network again (keys, genesis and chain data are kept; ports are allocated anew)",
+        path.display(),
+        root.display()
+    ))
+}
+
 /// The I/O error on `path`, as a backend error.
 pub fn io_error(path: &Path, e: std::io::Error) -> BackendError {
     BackendError::new(format!("{}: {e}", path.display()))
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file beside it, fsync, rename, fsync of
-/// the directory. A reader sees the old content or the new one, never a mix.
+/// Writes `bytes` to `path` through [`durable::write_atomically`]: a reader sees the old
+/// content or the new one, never a mix.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), BackendError> {
-    let dir = path
-        .parent()
-        .ok_or_else(|| BackendError::new(format!("{}: no parent directory", path.display())))?;
-    std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
-    let mut file = File::create(&tmp).map_err(|e| io_error(&tmp, e))?;
-    file.write_all(bytes).map_err(|e| io_error(&tmp, e))?;
-    file.sync_all().map_err(|e| io_error(&tmp, e))?;
-    drop(file);
-    std::fs::rename(&tmp, path).map_err(|e| io_error(path, e))?;
-    if let Ok(d) = File::open(dir) {
-        // Persisting the rename; a failure here leaves a valid file either way.
-        let _ = d.sync_all();
-    }
-    Ok(())
+    Ok(durable::write_atomically(path, bytes)?)
 }
 
 /// An exclusive lock on `state.lock`, released on drop.
@@ -179,11 +206,7 @@ impl StateLock {
             .write(true)
             .open(path)
             .map_err(|e| io_error(path, e))?;
-        // SAFETY: flock on a file descriptor we own; no memory is shared with the call.
-        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
-        if rc != 0 {
-            return Err(io_error(path, std::io::Error::last_os_error()));
-        }
+        file.lock().map_err(|e| io_error(path, e))?;
         Ok(StateLock { _file: file })
     }
 }
@@ -257,10 +280,26 @@ mod tests {
         for bad in [torn, "garbage", ""] {
             let err = NetworkState::parse(bad, path).unwrap_err().to_string();
             assert!(
-                err.contains("/n/state.json") && err.contains("not a valid netwright state file"),
+                err.contains("/n/state.json")
+                    && err.contains("not a valid netwright state file")
+                    && err.contains("netwright down n --home /"),
                 "{err}"
             );
         }
+        let dir = tempfile::tempdir().unwrap();
+        let binary = dir.path().join("net").join("state.json");
+        std::fs::create_dir_all(binary.parent().unwrap()).unwrap();
+        std::fs::write(&binary, [0x7b, 0xff, 0xfe, 0x00, 0x80]).unwrap();
+        let err = NetworkState::load(&binary).unwrap_err().to_string();
+        assert!(
+            err.contains("not a valid netwright state file")
+                && err.contains("not UTF-8")
+                && err.contains(&format!(
+                    "netwright down net --home {}",
+                    dir.path().display()
+                )),
+            "{err}"
+        );
         let future = text.replace("\"version\": 1", "\"version\": 9");
         let err = NetworkState::parse(&future, path).unwrap_err().to_string();
         assert!(err.contains("`version`") && err.contains('9'), "{err}");

@@ -120,10 +120,7 @@ pub fn pass(b: &LocalBackend) -> Result<Vec<SupervisorEvent>, BackendError> {
             let Some(rec) = s.nodes.get_mut(&name) else {
                 continue;
             };
-            let alive = rec
-                .process
-                .pid
-                .is_some_and(|pid| process::is_alive(pid, &marker));
+            let alive = rec.process.is_alive(marker);
             match decide(&mut rec.process, alive, now) {
                 Decision::Leave => {}
                 Decision::Wait(ms) => events.push(SupervisorEvent::BackingOff {
@@ -153,10 +150,9 @@ pub fn pass(b: &LocalBackend) -> Result<Vec<SupervisorEvent>, BackendError> {
             let Some(rec) = s.relay_chains.get_mut(&id) else {
                 continue;
             };
-            let alive = match (rec.pid, rec.port) {
-                (Some(pid), Some(port)) => process::is_alive(pid, &anvil_marker(port)),
-                _ => false,
-            };
+            let alive = rec
+                .port
+                .is_some_and(|port| rec.is_alive(anvil_marker(port)));
             match decide(rec, alive, now) {
                 Decision::Leave => {}
                 Decision::Wait(ms) => events.push(SupervisorEvent::RelayChainBackingOff {
@@ -185,42 +181,53 @@ pub fn pass(b: &LocalBackend) -> Result<Vec<SupervisorEvent>, BackendError> {
     })
 }
 
+/// What [`down`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stopped {
+    /// The processes that ran and were stopped: `(node/<name> | relay-chain/<id>, pid)`.
+    pub processes: Vec<(String, u32)>,
+    /// Why `state.json` could not be read, when it could not: the processes were then found
+    /// from their process files alone, and nothing was recorded in it.
+    pub unreadable_state: Option<String>,
+}
+
 /// Records that nothing should run (keeping the last on-chain stakes for later observations),
-/// then stops every recorded process.
-pub fn down(b: &LocalBackend) -> Result<(), BackendError> {
-    if !b.layout.state().exists() {
-        return Ok(());
+/// then stops every recorded process: those of `state.json` and those of the process files
+/// beside the homes. With `state.json` unreadable or missing, the process files alone say what
+/// to stop.
+pub fn down(b: &LocalBackend) -> Result<Stopped, BackendError> {
+    if b.layout.state().exists() && b.state().is_ok() {
+        let snap = super::observe::snapshot(b)?;
+        let live_stakes: Option<std::collections::BTreeMap<String, u64>> =
+            snap.nodes.iter().any(|p| p.status.is_some()).then(|| {
+                snap.nodes
+                    .iter()
+                    .filter(|p| p.stake > 0)
+                    .map(|p| (p.name.clone(), p.stake))
+                    .collect()
+            });
+        b.update(|s| {
+            if let Some(stakes) = live_stakes {
+                s.stakes = stakes;
+            }
+            for rec in s.nodes.values_mut() {
+                rec.process.should_run = false;
+            }
+            for rec in s.relay_chains.values_mut() {
+                rec.should_run = false;
+            }
+            Ok(())
+        })?;
     }
-    let snap = super::observe::snapshot(b)?;
-    let live_stakes: Option<std::collections::BTreeMap<String, u64>> =
-        snap.nodes.iter().any(|p| p.status.is_some()).then(|| {
-            snap.nodes
-                .iter()
-                .filter(|p| p.stake > 0)
-                .map(|p| (p.name.clone(), p.stake))
-                .collect()
-        });
-    let procs = b.update(|s| {
-        if let Some(stakes) = live_stakes {
-            s.stakes = stakes;
-        }
-        let mut procs = Vec::new();
-        for (name, rec) in s.nodes.iter_mut() {
-            rec.process.should_run = false;
-            if let Some(pid) = rec.process.pid {
-                procs.push((pid, b.node_marker(name)));
-            }
-        }
-        for rec in s.relay_chains.values_mut() {
-            rec.should_run = false;
-            if let (Some(pid), Some(port)) = (rec.pid, rec.port) {
-                procs.push((pid, anvil_marker(port)));
-            }
-        }
-        Ok(procs)
-    })?;
+    let (recorded, unreadable) = b.recorded_processes();
+    let live: Vec<(String, process::Ours)> =
+        recorded.into_iter().filter(|(_, p)| p.is_alive()).collect();
+    let procs: Vec<process::Ours> = live.iter().map(|(_, p)| p.clone()).collect();
     process::stop_all(&procs, process::STOP_GRACE);
-    Ok(())
+    Ok(Stopped {
+        processes: live.into_iter().map(|(name, p)| (name, p.pid)).collect(),
+        unreadable_state: unreadable.map(|e| e.to_string()),
+    })
 }
 
 #[cfg(test)]
