@@ -430,3 +430,65 @@ proptest! {
         prop_assert_eq!(bytes, expected);
     }
 }
+
+const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// `line` with the base64 character at `at` replaced by the next one of the
+/// alphabet, which sets the lowest of the bits it carries.
+fn next_base64_char(line: &[u8], at: usize) -> Vec<u8> {
+    let mut out = line.to_vec();
+    let value = BASE64.iter().position(|&c| c == line[at]).unwrap();
+    out[at] = BASE64[(value + 1) % 64];
+    out
+}
+
+#[test]
+fn base64_only_a_lenient_decoder_accepts_is_refused_by_both_readers() {
+    let s = signer();
+    // A body length whose payload base64 ends in padding, so its last character
+    // carries bits that canonical base64 requires to be zero.
+    let line = (0..3)
+        .map(|n| {
+            let mut body = Map::new();
+            body.insert("pad".into(), Value::String("x".repeat(n)));
+            seal(sample_receipt(body), &s).unwrap().line
+        })
+        .find(|line| {
+            let end = line.windows(2).position(|w| w == b"\",").unwrap();
+            line[end - 1] == b'='
+        })
+        .unwrap();
+    assert!(fast(&line).is_some());
+    let text = std::str::from_utf8(&line).unwrap();
+    let payload_end = text.find("\",").unwrap();
+    let payload_last = text[..payload_end].trim_end_matches('=').len() - 1;
+    let sig_end = text.rfind("\"}]}").unwrap();
+    let sig_last = text[..sig_end].trim_end_matches('=').len() - 1;
+    let payload_start = "{\"payload\":\"".len();
+    let url_safe = {
+        let mut l = line.clone();
+        l[payload_start + 5] = b'-';
+        l
+    };
+    let space = {
+        let mut l = line.clone();
+        l[payload_start + 5] = b' ';
+        l
+    };
+    let unpadded = text.replacen("=\",", "\",", 1).into_bytes();
+    let bad = [
+        (
+            "payload trailing bits",
+            next_base64_char(&line, payload_last),
+        ),
+        ("signature trailing bits", next_base64_char(&line, sig_last)),
+        ("url-safe alphabet", url_safe),
+        ("space", space),
+        ("missing padding", unpadded),
+    ];
+    for (what, bad) in bad {
+        assert_ne!(bad, line, "{what}");
+        assert!(fast(&bad).is_none(), "fast reader accepts {what}");
+        assert!(reference(&bad).is_none(), "reference reader accepts {what}");
+    }
+}
