@@ -1,261 +1,15 @@
-//! `config.toml`: the node's settings, parsed strictly and checked field by field.
-//!
-//! Unknown fields are refused (a typo must not be silently ignored). Every error names the file,
-//! the field and the reason. [`Config::default`] is what `netwright-node init` writes.
+//! `config.toml`: the file format, defaults and validation live in
+//! [`netwright_node_api::config`] and are re-exported here; this module adds the checks that need
+//! the runtime's own types (libp2p multiaddresses and peer ids, the log filter) and returns the
+//! parsed values the runtime starts from.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::path::Path;
 
 use libp2p::multiaddr::Protocol;
 use libp2p::{Multiaddr, PeerId};
-use serde::{Deserialize, Serialize};
 
-use crate::rpc::RpcLimits;
-
-/// File name of the configuration inside the node home.
-pub const CONFIG_FILE: &str = "config.toml";
-
-/// Errors from reading or checking `config.toml`.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// The file could not be read.
-    #[error("{path}: cannot read: {source}")]
-    Io {
-        /// Path of the config file.
-        path: PathBuf,
-        /// Underlying I/O error.
-        source: std::io::Error,
-    },
-    /// The file is not valid TOML or does not match the schema (unknown or mistyped field).
-    #[error("{path}: {message}")]
-    Parse {
-        /// Path of the config file.
-        path: PathBuf,
-        /// Parser message, including the line, column and key.
-        message: String,
-    },
-    /// A field has a value that is well-typed but not acceptable.
-    #[error("{path}: field `{field}`: value `{value}`: {reason}")]
-    Invalid {
-        /// Path of the config file.
-        path: PathBuf,
-        /// Dotted field path, e.g. `p2p.persistent_peers[1]`.
-        field: String,
-        /// The offending value.
-        value: String,
-        /// Why it is refused.
-        reason: String,
-    },
-}
-
-/// The whole node configuration, as written in `config.toml`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Config {
-    /// Human-readable node name, used in logs and `/status`.
-    pub moniker: String,
-    /// Peer-to-peer networking.
-    pub p2p: P2pSection,
-    /// HTTP RPC server.
-    pub rpc: RpcSection,
-    /// Consensus round timeouts.
-    pub consensus: ConsensusSection,
-    /// Transaction pool bounds.
-    pub mempool: MempoolSection,
-    /// Logging.
-    pub log: LogSection,
-}
-
-/// `[p2p]`: listen address, peers, message limits and peer discipline.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct P2pSection {
-    /// libp2p multiaddress to listen on, e.g. `/ip4/0.0.0.0/tcp/26656`.
-    pub listen: String,
-    /// Peers to stay connected to: multiaddresses ending in `/p2p/<peer id>`.
-    pub persistent_peers: Vec<String>,
-    /// Largest transaction gossip message, in bytes.
-    pub max_tx_bytes: usize,
-    /// Largest proposal gossip message, in bytes.
-    pub max_proposal_bytes: usize,
-    /// Largest vote gossip message, in bytes.
-    pub max_vote_bytes: usize,
-    /// Largest block-sync response, in bytes.
-    pub max_sync_response_bytes: usize,
-    /// Most blocks asked for or served in one sync request.
-    pub max_sync_blocks: u64,
-    /// First redial delay after a persistent peer drops, in milliseconds.
-    pub redial_initial_ms: u64,
-    /// Largest redial delay, in milliseconds.
-    pub redial_max_ms: u64,
-    /// How long a peer whose score fell to the ban threshold stays banned, in seconds.
-    pub ban_secs: u64,
-}
-
-/// `[rpc]`: HTTP server address and limits.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RpcSection {
-    /// Socket address to serve HTTP on, e.g. `127.0.0.1:26657`.
-    pub listen: String,
-    /// Largest accepted request body, in bytes.
-    pub max_body_bytes: usize,
-    /// How long `POST /txs?wait=commit` waits for the transaction to commit, in milliseconds.
-    pub commit_wait_ms: u64,
-    /// Longest time from a request's first byte to the end of its head, in milliseconds.
-    #[serde(default = "default_rpc_header_read_timeout_ms")]
-    pub header_read_timeout_ms: u64,
-    /// Longest silence of a connection waiting for its next request (or of a client not reading
-    /// its answer), in milliseconds.
-    #[serde(default = "default_rpc_idle_timeout_ms")]
-    pub idle_timeout_ms: u64,
-    /// Longest time to receive a whole request body, in milliseconds.
-    #[serde(default = "default_rpc_body_read_timeout_ms")]
-    pub body_read_timeout_ms: u64,
-    /// Most RPC connections open at once; more are closed on accept.
-    #[serde(default = "default_rpc_max_connections")]
-    pub max_connections: usize,
-}
-
-impl RpcSection {
-    /// These settings as the RPC server's limits.
-    pub fn limits(&self) -> RpcLimits {
-        RpcLimits {
-            max_body_bytes: self.max_body_bytes,
-            commit_wait: Duration::from_millis(self.commit_wait_ms),
-            header_read_timeout: Duration::from_millis(self.header_read_timeout_ms),
-            idle_timeout: Duration::from_millis(self.idle_timeout_ms),
-            body_read_timeout: Duration::from_millis(self.body_read_timeout_ms),
-            max_connections: self.max_connections,
-        }
-    }
-}
-
-fn default_rpc_header_read_timeout_ms() -> u64 {
-    millis(RpcLimits::default().header_read_timeout)
-}
-
-fn default_rpc_idle_timeout_ms() -> u64 {
-    millis(RpcLimits::default().idle_timeout)
-}
-
-fn default_rpc_body_read_timeout_ms() -> u64 {
-    millis(RpcLimits::default().body_read_timeout)
-}
-
-fn default_rpc_max_connections() -> usize {
-    RpcLimits::default().max_connections
-}
-
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-/// `[consensus]`: round timeouts (round r waits `base + r * delta`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ConsensusSection {
-    /// Propose step timeout of round 0, in milliseconds.
-    pub timeout_propose_ms: u64,
-    /// Extra propose timeout per round, in milliseconds.
-    pub timeout_propose_delta_ms: u64,
-    /// Prevote step timeout of round 0, in milliseconds.
-    pub timeout_prevote_ms: u64,
-    /// Extra prevote timeout per round, in milliseconds.
-    pub timeout_prevote_delta_ms: u64,
-    /// Precommit step timeout of round 0, in milliseconds.
-    pub timeout_precommit_ms: u64,
-    /// Extra precommit timeout per round, in milliseconds.
-    pub timeout_precommit_delta_ms: u64,
-    /// Pause after a commit before the next height starts, in milliseconds.
-    pub timeout_commit_ms: u64,
-    /// Target time between the starts of two heights, in milliseconds: after a commit the node
-    /// also waits until this much time has passed since the committed height started. 0 (the
-    /// default when absent) paces blocks by `timeout_commit_ms` alone.
-    #[serde(default)]
-    pub block_interval_ms: u64,
-}
-
-/// `[mempool]`: bounds of the transaction pool.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MempoolSection {
-    /// Most transactions held.
-    pub max_txs: usize,
-    /// Most bytes held (sum of transaction sizes).
-    pub max_bytes: usize,
-    /// Most transactions held for one sender.
-    pub max_per_sender: usize,
-}
-
-/// `[log]`: log format and filter.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LogSection {
-    /// `text` (human) or `json` (one object per line).
-    pub format: LogFormat,
-    /// Filter directive, e.g. `info` or `netwright_node=debug,libp2p=warn`.
-    pub level: String,
-}
-
-/// Output format of logs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LogFormat {
-    /// Human-readable lines.
-    Text,
-    /// One JSON object per line.
-    Json,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            moniker: "node".to_string(),
-            p2p: P2pSection {
-                listen: "/ip4/0.0.0.0/tcp/26656".to_string(),
-                persistent_peers: Vec::new(),
-                max_tx_bytes: 64 * 1024,
-                max_proposal_bytes: 4 * 1024 * 1024,
-                max_vote_bytes: 4 * 1024,
-                max_sync_response_bytes: 16 * 1024 * 1024,
-                max_sync_blocks: 64,
-                redial_initial_ms: 500,
-                redial_max_ms: 30_000,
-                ban_secs: 600,
-            },
-            rpc: RpcSection {
-                listen: "127.0.0.1:26657".to_string(),
-                max_body_bytes: RpcLimits::default().max_body_bytes,
-                commit_wait_ms: millis(RpcLimits::default().commit_wait),
-                header_read_timeout_ms: default_rpc_header_read_timeout_ms(),
-                idle_timeout_ms: default_rpc_idle_timeout_ms(),
-                body_read_timeout_ms: default_rpc_body_read_timeout_ms(),
-                max_connections: default_rpc_max_connections(),
-            },
-            consensus: ConsensusSection {
-                timeout_propose_ms: 1_000,
-                timeout_propose_delta_ms: 500,
-                timeout_prevote_ms: 500,
-                timeout_prevote_delta_ms: 250,
-                timeout_precommit_ms: 500,
-                timeout_precommit_delta_ms: 250,
-                timeout_commit_ms: 100,
-                block_interval_ms: 0,
-            },
-            mempool: MempoolSection {
-                max_txs: 50_000,
-                max_bytes: 64 * 1024 * 1024,
-                max_per_sender: 1_000,
-            },
-            log: LogSection {
-                format: LogFormat::Text,
-                level: "info".to_string(),
-            },
-        }
-    }
-}
+pub use netwright_node_api::config::*;
 
 /// A persistent peer: its identity and where to reach it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -277,166 +31,59 @@ pub struct Checked {
     pub rpc_listen: SocketAddr,
 }
 
-impl Config {
-    /// Renders the configuration as TOML (what `init` writes).
-    pub fn to_toml(&self) -> Result<String, toml::ser::Error> {
-        toml::to_string_pretty(self)
-    }
-
-    /// Parses TOML text; `path` is only used to name the file in errors.
-    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError::Parse {
-            path: path.to_path_buf(),
-            message: e.to_string().trim_end().to_string(),
-        })
-    }
-
-    /// Reads, parses and checks `path`.
-    pub fn load(path: &Path) -> Result<(Self, Checked), ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let config = Self::parse(&text, path)?;
-        let checked = config.check(path)?;
-        Ok((config, checked))
-    }
-
-    /// Checks every field and returns the parsed addresses.
-    pub fn check(&self, path: &Path) -> Result<Checked, ConfigError> {
-        let bad = |field: &str, value: &dyn std::fmt::Display, reason: &str| ConfigError::Invalid {
-            path: path.to_path_buf(),
-            field: field.to_string(),
-            value: value.to_string(),
-            reason: reason.to_string(),
-        };
-        if self.moniker.trim().is_empty() {
-            return Err(bad("moniker", &self.moniker, "must not be empty"));
-        }
-        let p2p_listen: Multiaddr = self.p2p.listen.parse().map_err(|e| {
-            bad(
-                "p2p.listen",
-                &self.p2p.listen,
-                &format!("not a multiaddress: {e}"),
-            )
-        })?;
-        if !p2p_listen.iter().any(|p| matches!(p, Protocol::Tcp(_))) {
-            return Err(bad(
-                "p2p.listen",
-                &self.p2p.listen,
-                "must contain a /tcp/<port> part",
-            ));
-        }
-        let mut persistent_peers = Vec::new();
-        for (i, text) in self.p2p.persistent_peers.iter().enumerate() {
-            let field = format!("p2p.persistent_peers[{i}]");
-            let addr: Multiaddr = text
-                .parse()
-                .map_err(|e| bad(&field, text, &format!("not a multiaddress: {e}")))?;
-            let Some(Protocol::P2p(peer_id)) = addr.iter().last() else {
-                return Err(bad(&field, text, "must end with /p2p/<peer id>"));
-            };
-            persistent_peers.push(PeerAddr { peer_id, addr });
-        }
-        let positive = [
-            ("p2p.max_tx_bytes", self.p2p.max_tx_bytes as u64),
-            ("p2p.max_proposal_bytes", self.p2p.max_proposal_bytes as u64),
-            ("p2p.max_vote_bytes", self.p2p.max_vote_bytes as u64),
-            (
-                "p2p.max_sync_response_bytes",
-                self.p2p.max_sync_response_bytes as u64,
-            ),
-            ("p2p.max_sync_blocks", self.p2p.max_sync_blocks),
-            ("p2p.redial_initial_ms", self.p2p.redial_initial_ms),
-            ("p2p.redial_max_ms", self.p2p.redial_max_ms),
-            ("rpc.max_body_bytes", self.rpc.max_body_bytes as u64),
-            ("rpc.commit_wait_ms", self.rpc.commit_wait_ms),
-            (
-                "rpc.header_read_timeout_ms",
-                self.rpc.header_read_timeout_ms,
-            ),
-            ("rpc.idle_timeout_ms", self.rpc.idle_timeout_ms),
-            ("rpc.body_read_timeout_ms", self.rpc.body_read_timeout_ms),
-            ("rpc.max_connections", self.rpc.max_connections as u64),
-            (
-                "consensus.timeout_propose_ms",
-                self.consensus.timeout_propose_ms,
-            ),
-            (
-                "consensus.timeout_prevote_ms",
-                self.consensus.timeout_prevote_ms,
-            ),
-            (
-                "consensus.timeout_precommit_ms",
-                self.consensus.timeout_precommit_ms,
-            ),
-            ("mempool.max_txs", self.mempool.max_txs as u64),
-            ("mempool.max_bytes", self.mempool.max_bytes as u64),
-            ("mempool.max_per_sender", self.mempool.max_per_sender as u64),
-        ];
-        for (field, value) in positive {
-            if value == 0 {
-                return Err(bad(field, &value, "must be greater than 0"));
-            }
-        }
-        if self.p2p.redial_max_ms < self.p2p.redial_initial_ms {
-            return Err(bad(
-                "p2p.redial_max_ms",
-                &self.p2p.redial_max_ms,
-                "must be at least p2p.redial_initial_ms",
-            ));
-        }
-        let largest_gossip = self
-            .p2p
-            .max_tx_bytes
-            .max(self.p2p.max_proposal_bytes)
-            .max(self.p2p.max_vote_bytes);
-        if largest_gossip > MAX_GOSSIP_BYTES {
-            return Err(bad(
-                "p2p.max_proposal_bytes",
-                &largest_gossip,
-                &format!("gossip messages are limited to {MAX_GOSSIP_BYTES} bytes"),
-            ));
-        }
-        let rpc_listen: SocketAddr = self.rpc.listen.parse().map_err(|e| {
-            bad(
-                "rpc.listen",
-                &self.rpc.listen,
-                &format!("not an ip:port socket address: {e}"),
-            )
-        })?;
-        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
-            return Err(bad(
-                "log.level",
-                &self.log.level,
-                "not a valid log filter (try `info`)",
-            ));
-        }
-        Ok(Checked {
-            p2p_listen,
-            persistent_peers,
-            rpc_listen,
-        })
-    }
-
-    /// The consensus timeouts as durations, in the order propose, prevote, precommit, commit.
-    pub fn round_timeouts(&self, round: u32) -> [Duration; 4] {
-        let c = &self.consensus;
-        let r = u64::from(round);
-        let ms = |base: u64, delta: u64| {
-            Duration::from_millis(base.saturating_add(r.saturating_mul(delta)))
-        };
-        [
-            ms(c.timeout_propose_ms, c.timeout_propose_delta_ms),
-            ms(c.timeout_prevote_ms, c.timeout_prevote_delta_ms),
-            ms(c.timeout_precommit_ms, c.timeout_precommit_delta_ms),
-            Duration::from_millis(c.timeout_commit_ms),
-        ]
-    }
+/// Reads, parses and checks `path`.
+pub fn load(path: &Path) -> Result<(Config, Checked), ConfigError> {
+    let config = Config::read(path)?;
+    let checked = check(&config, path)?;
+    Ok((config, checked))
 }
 
-/// Hard upper bound for any single gossip message, whatever the configuration says.
-pub const MAX_GOSSIP_BYTES: usize = 16 * 1024 * 1024;
+/// Checks every field ([`Config::validate`], then the addresses, peer ids and log filter) and
+/// returns the parsed addresses.
+pub fn check(config: &Config, path: &Path) -> Result<Checked, ConfigError> {
+    config.validate(path)?;
+    let bad = |field: &str, value: &dyn std::fmt::Display, reason: &str| {
+        ConfigError::invalid(path, field, value, reason)
+    };
+    let p2p_listen: Multiaddr = config.p2p.listen.parse().map_err(|e| {
+        bad(
+            "p2p.listen",
+            &config.p2p.listen,
+            &format!("not a multiaddress: {e}"),
+        )
+    })?;
+    if !p2p_listen.iter().any(|p| matches!(p, Protocol::Tcp(_))) {
+        return Err(bad(
+            "p2p.listen",
+            &config.p2p.listen,
+            "must contain a /tcp/<port> part",
+        ));
+    }
+    let mut persistent_peers = Vec::new();
+    for (i, text) in config.p2p.persistent_peers.iter().enumerate() {
+        let field = format!("p2p.persistent_peers[{i}]");
+        let addr: Multiaddr = text
+            .parse()
+            .map_err(|e| bad(&field, text, &format!("not a multiaddress: {e}")))?;
+        let Some(Protocol::P2p(peer_id)) = addr.iter().last() else {
+            return Err(bad(&field, text, "must end with /p2p/<peer id>"));
+        };
+        persistent_peers.push(PeerAddr { peer_id, addr });
+    }
+    let rpc_listen = config.rpc_listen(path)?;
+    if tracing_subscriber::EnvFilter::try_new(&config.log.level).is_err() {
+        return Err(bad(
+            "log.level",
+            &config.log.level,
+            "not a valid log filter (try `info`)",
+        ));
+    }
+    Ok(Checked {
+        p2p_listen,
+        persistent_peers,
+        rpc_listen,
+    })
+}
 
 #[cfg(test)]
 mod tests {
@@ -447,102 +94,54 @@ mod tests {
     }
 
     #[test]
-    fn default_round_trips_through_toml_and_checks() {
-        let config = Config::default();
-        let text = config.to_toml().unwrap();
-        let parsed = Config::parse(&text, p()).unwrap();
-        assert_eq!(parsed, config);
-        let checked = parsed.check(p()).unwrap();
+    fn default_checks_with_its_addresses_parsed() {
+        let checked = check(&Config::default(), p()).unwrap();
         assert_eq!(checked.rpc_listen.port(), 26657);
+        assert!(checked.persistent_peers.is_empty());
     }
 
     #[test]
-    fn rpc_connection_limits_default_when_absent_and_zero_is_refused() {
-        let mut text = Config::default().to_toml().unwrap();
-        for field in [
-            "header_read_timeout_ms",
-            "idle_timeout_ms",
-            "body_read_timeout_ms",
-            "max_connections",
-        ] {
-            let line = text
-                .lines()
-                .find(|l| l.starts_with(field))
-                .unwrap_or_else(|| panic!("{field} not written"))
-                .to_string();
-            text = text.replace(&format!("{line}\n"), "");
-        }
-        let parsed = Config::parse(&text, p()).unwrap();
-        assert_eq!(parsed.rpc.limits(), RpcLimits::default());
+    fn peers_are_parsed_and_a_peer_without_id_is_refused_with_index() {
+        let id = PeerId::random();
         let mut config = Config::default();
-        config.rpc.max_connections = 0;
-        let err = config.check(p()).unwrap_err().to_string();
-        assert!(
-            err.contains("rpc.max_connections") && err.contains("greater than 0"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn unknown_field_is_named() {
-        let text = Config::default()
-            .to_toml()
-            .unwrap()
-            .replace("moniker =", "monikr =");
-        let err = Config::parse(&text, p()).unwrap_err().to_string();
-        assert!(
-            err.contains("config.toml") && err.contains("monikr"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn wrong_type_is_named() {
-        let text = Config::default()
-            .to_toml()
-            .unwrap()
-            .replace("max_txs = 50000", "max_txs = \"many\"");
-        let err = Config::parse(&text, p()).unwrap_err().to_string();
-        assert!(err.contains("max_txs"), "{err}");
-    }
-
-    #[test]
-    fn peer_without_id_is_refused_with_index() {
-        let mut config = Config::default();
-        config.p2p.persistent_peers = vec![
-            format!("/ip4/127.0.0.1/tcp/1/p2p/{}", PeerId::random()),
-            "/ip4/127.0.0.1/tcp/2".to_string(),
-        ];
-        let err = config.check(p()).unwrap_err().to_string();
+        config.p2p.persistent_peers = vec![format!("/ip4/127.0.0.1/tcp/1/p2p/{id}")];
+        let checked = check(&config, p()).unwrap();
+        assert_eq!(checked.persistent_peers[0].peer_id, id);
+        config
+            .p2p
+            .persistent_peers
+            .push("/ip4/127.0.0.1/tcp/2".to_string());
+        let err = check(&config, p()).unwrap_err().to_string();
         assert!(err.contains("p2p.persistent_peers[1]"), "{err}");
-        assert!(err.contains("/ip4/127.0.0.1/tcp/2"), "{err}");
         assert!(err.contains("/p2p/<peer id>"), "{err}");
+        config.p2p.persistent_peers = vec![format!("/ip4/127.0.0.1/tcp/x/p2p/{id}")];
+        let err = check(&config, p()).unwrap_err().to_string();
+        assert!(
+            err.contains("p2p.persistent_peers[0]") && err.contains("not a multiaddress"),
+            "{err}"
+        );
     }
 
     #[test]
-    fn bad_rpc_address_and_zero_limits_are_refused() {
+    fn listen_address_without_tcp_and_bad_log_filter_are_refused() {
         let mut config = Config::default();
-        config.rpc.listen = "localhost".to_string();
-        let err = config.check(p()).unwrap_err().to_string();
-        assert!(
-            err.contains("rpc.listen") && err.contains("localhost"),
-            "{err}"
-        );
+        config.p2p.listen = "/ip4/0.0.0.0/udp/1".to_string();
+        let err = check(&config, p()).unwrap_err().to_string();
+        assert!(err.contains("p2p.listen") && err.contains("/tcp/"), "{err}");
+        let mut config = Config::default();
+        config.log.level = "netwright_node=loud".to_string();
+        let err = check(&config, p()).unwrap_err().to_string();
+        assert!(err.contains("log.level"), "{err}");
+    }
+
+    #[test]
+    fn rules_of_the_file_format_apply_too() {
         let mut config = Config::default();
         config.mempool.max_txs = 0;
-        let err = config.check(p()).unwrap_err().to_string();
+        let err = check(&config, p()).unwrap_err().to_string();
         assert!(
             err.contains("mempool.max_txs") && err.contains("greater than 0"),
             "{err}"
         );
-    }
-
-    #[test]
-    fn round_timeouts_grow_per_round() {
-        let config = Config::default();
-        let [p0, ..] = config.round_timeouts(0);
-        let [p2, ..] = config.round_timeouts(2);
-        assert_eq!(p0, Duration::from_millis(1_000));
-        assert_eq!(p2, Duration::from_millis(2_000));
     }
 }

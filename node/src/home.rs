@@ -1,19 +1,17 @@
 //! The node home directory: what `init` creates and what `run` reads.
 //!
-//! Layout: `config.toml`, `genesis.json` (written by the orchestrator or by hand),
-//! `node_key.json` (mode 0600) and `data/` (the database).
+//! Layout ([`netwright_node_api::home`]): `config.toml`, `genesis.json` (written by the
+//! orchestrator or by hand), `node_key.json` (mode 0600) and `data/` (the database).
 
 use std::path::{Path, PathBuf};
 
 use netwright_ledger::{Genesis, GenesisError};
 
-use crate::config::{Checked, Config, ConfigError, CONFIG_FILE};
-use crate::keys::{KeyError, NodeKey, NODE_KEY_FILE};
+use netwright_node_api::home::HomeLayout;
+pub use netwright_node_api::home::{DATA_DIR, GENESIS_FILE};
 
-/// File name of the genesis document inside the node home.
-pub const GENESIS_FILE: &str = "genesis.json";
-/// Directory holding the database inside the node home.
-pub const DATA_DIR: &str = "data";
+use crate::config::{self, Checked, Config, ConfigError};
+use crate::keys::{KeyError, NodeKey};
 
 /// Errors from preparing or reading a node home.
 #[derive(Debug, thiserror::Error)]
@@ -66,7 +64,7 @@ pub enum HomeError {
 /// Paths of the files inside a node home.
 #[derive(Clone, Debug)]
 pub struct Home {
-    root: PathBuf,
+    layout: HomeLayout,
 }
 
 /// Everything `run` needs from the home, loaded and checked.
@@ -85,32 +83,34 @@ pub struct Loaded {
 impl Home {
     /// A home rooted at `root` (nothing is touched yet).
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+        Self {
+            layout: HomeLayout::new(root),
+        }
     }
 
     /// The home directory.
     pub fn root(&self) -> &Path {
-        &self.root
+        self.layout.root()
     }
 
     /// Path of `config.toml`.
     pub fn config_path(&self) -> PathBuf {
-        self.root.join(CONFIG_FILE)
+        self.layout.config_path()
     }
 
     /// Path of `genesis.json`.
     pub fn genesis_path(&self) -> PathBuf {
-        self.root.join(GENESIS_FILE)
+        self.layout.genesis_path()
     }
 
     /// Path of `node_key.json`.
     pub fn key_path(&self) -> PathBuf {
-        self.root.join(NODE_KEY_FILE)
+        self.layout.key_path()
     }
 
     /// Path of the data directory.
     pub fn data_dir(&self) -> PathBuf {
-        self.root.join(DATA_DIR)
+        self.layout.data_dir()
     }
 
     /// Creates the home: a new node key and `config`. Refuses if either file exists; writes
@@ -122,7 +122,7 @@ impl Home {
             }
         }
         let io = |path: PathBuf| move |source| HomeError::Io { path, source };
-        std::fs::create_dir_all(&self.root).map_err(io(self.root.clone()))?;
+        std::fs::create_dir_all(self.root()).map_err(io(self.root().to_path_buf()))?;
         std::fs::create_dir_all(self.data_dir()).map_err(io(self.data_dir()))?;
         let key = NodeKey::generate();
         key.write_new(&self.key_path())?;
@@ -138,7 +138,7 @@ impl Home {
     pub fn load(&self) -> Result<Loaded, HomeError> {
         let config_path = self.config_path();
         self.require(&config_path, "node configuration")?;
-        let (config, checked) = Config::load(&config_path)?;
+        let (config, checked) = config::load(&config_path)?;
         let key_path = self.key_path();
         self.require(&key_path, "node key")?;
         let key = NodeKey::load(&key_path)?;
@@ -160,7 +160,7 @@ impl Home {
             Err(HomeError::Missing {
                 path: path.to_path_buf(),
                 what,
-                home: self.root.clone(),
+                home: self.root().to_path_buf(),
             })
         }
     }

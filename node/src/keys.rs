@@ -1,64 +1,14 @@
 //! The node's ed25519 identity key: created once by `init`, loaded by `run`, never overwritten.
 //!
-//! On disk the key is a small JSON document (`node_key.json`) holding the 32-byte ed25519 secret
-//! seed and the public key, both hex encoded. The file is created with mode 0600 and is refused
-//! if it already exists, so an identity is never silently regenerated.
+//! The file (`node_key.json`, mode 0600) and its rules are [`netwright_node_api::keys`]; this
+//! type adds what the runtime needs on top of them: the libp2p keypair and peer id.
 
-use std::fs::OpenOptions;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use libp2p::identity::{ed25519, DecodingError, Keypair, PeerId};
-use serde::{Deserialize, Serialize};
+use netwright_node_api::keys::NodeKey as KeyFile;
 
-/// File name of the node key inside the node home.
-pub const NODE_KEY_FILE: &str = "node_key.json";
-
-/// Errors from creating or loading the node key.
-#[derive(Debug, thiserror::Error)]
-pub enum KeyError {
-    /// The key file already exists; identities are never overwritten.
-    #[error("{path}: node key already exists; refusing to overwrite an identity")]
-    AlreadyExists {
-        /// Path of the existing key file.
-        path: PathBuf,
-    },
-    /// The key file could not be read or written.
-    #[error("{path}: {source}")]
-    Io {
-        /// Path of the key file.
-        path: PathBuf,
-        /// Underlying I/O error.
-        source: std::io::Error,
-    },
-    /// The key file is not a valid node key document.
-    #[error("{path}: field `{field}`: {reason}")]
-    Invalid {
-        /// Path of the key file.
-        path: PathBuf,
-        /// Field that is wrong.
-        field: &'static str,
-        /// Why it is wrong.
-        reason: String,
-    },
-    /// The key file is readable by group or others.
-    #[error("{path}: permissions are {mode:o}; the node key must not be readable by group or others (chmod 600)")]
-    InsecurePermissions {
-        /// Path of the key file.
-        path: PathBuf,
-        /// Observed permission bits.
-        mode: u32,
-    },
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct KeyFile {
-    #[serde(rename = "type")]
-    kind: String,
-    secret: String,
-    public: String,
-}
+pub use netwright_node_api::keys::{KeyError, NODE_KEY_FILE};
 
 /// The node's ed25519 identity: signs p2p handshakes and gossip, and names the node (peer id).
 #[derive(Clone)]
@@ -119,90 +69,18 @@ impl NodeKey {
 
     /// Writes the key to `path` with mode 0600; fails if the file exists.
     pub fn write_new(&self, path: &Path) -> Result<(), KeyError> {
-        let doc = KeyFile {
-            kind: "ed25519".to_string(),
-            secret: hex::encode(self.secret_bytes()),
-            public: self.public_hex(),
-        };
-        let mut text = serde_json::to_string_pretty(&doc).map_err(|e| KeyError::Invalid {
-            path: path.to_path_buf(),
-            field: "secret",
-            reason: e.to_string(),
-        })?;
-        text.push('\n');
-        let io = |source| KeyError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let mut options = OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut file = options.open(path).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::AlreadyExists {
-                KeyError::AlreadyExists {
-                    path: path.to_path_buf(),
-                }
-            } else {
-                io(e)
-            }
-        })?;
-        file.write_all(text.as_bytes()).map_err(io)?;
-        file.sync_all().map_err(io)?;
-        Ok(())
+        KeyFile::from_secret(self.secret_bytes()).write_new(path)
     }
 
     /// Loads a key written by [`NodeKey::write_new`], checking its permissions and consistency.
     pub fn load(path: &Path) -> Result<Self, KeyError> {
-        let io = |source| KeyError::Io {
+        let file = KeyFile::load(path)?;
+        Self::from_secret(file.secret_bytes()).map_err(|e| KeyError::Invalid {
             path: path.to_path_buf(),
-            source,
-        };
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(path).map_err(io)?.permissions().mode() & 0o777;
-            if mode & 0o077 != 0 {
-                return Err(KeyError::InsecurePermissions {
-                    path: path.to_path_buf(),
-                    mode,
-                });
-            }
-        }
-        let text = std::fs::read_to_string(path).map_err(io)?;
-        let invalid = |field, reason: String| KeyError::Invalid {
-            path: path.to_path_buf(),
-            field,
-            reason,
-        };
-        let doc: KeyFile =
-            serde_json::from_str(&text).map_err(|e| invalid("(document)", e.to_string()))?;
-        if doc.kind != "ed25519" {
-            return Err(invalid(
-                "type",
-                format!("`{}` is not supported; expected `ed25519`", doc.kind),
-            ));
-        }
-        let seed = decode_32(&doc.secret).map_err(|r| invalid("secret", r))?;
-        let key = Self::from_secret(seed).map_err(|e| invalid("secret", e.to_string()))?;
-        let public = decode_32(&doc.public).map_err(|r| invalid("public", r))?;
-        if public != key.public_bytes() {
-            return Err(invalid(
-                "public",
-                "does not match the public key derived from `secret`".to_string(),
-            ));
-        }
-        Ok(key)
+            field: "secret",
+            reason: e.to_string(),
+        })
     }
-}
-
-fn decode_32(text: &str) -> Result<[u8; 32], String> {
-    let bytes = hex::decode(text).map_err(|e| format!("not hex: {e}"))?;
-    <[u8; 32]>::try_from(bytes.as_slice())
-        .map_err(|_| format!("expected 32 bytes, found {}", bytes.len()))
 }
 
 #[cfg(test)]
@@ -226,50 +104,14 @@ mod tests {
         );
     }
 
-    #[cfg(unix)]
     #[test]
-    fn key_file_is_private_and_loose_permissions_are_refused() {
-        use std::os::unix::fs::PermissionsExt;
+    fn the_file_format_names_the_same_identity_and_peer_id() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(NODE_KEY_FILE);
-        NodeKey::generate().write_new(&path).unwrap();
-        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600);
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let err = NodeKey::load(&path).unwrap_err();
-        assert!(
-            matches!(err, KeyError::InsecurePermissions { mode: 0o644, .. }),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn mismatched_public_key_is_reported_by_field() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(NODE_KEY_FILE);
-        let a = NodeKey::generate();
-        let b = NodeKey::generate();
-        let text = format!(
-            "{{\"type\":\"ed25519\",\"secret\":\"{}\",\"public\":\"{}\"}}",
-            hex::encode(a.secret_bytes()),
-            b.public_hex()
-        );
-        std::fs::write(&path, text).unwrap();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-        }
-        let err = NodeKey::load(&path).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                KeyError::Invalid {
-                    field: "public",
-                    ..
-                }
-            ),
-            "{err}"
-        );
+        let key = NodeKey::generate();
+        key.write_new(&path).unwrap();
+        let file = KeyFile::load(&path).unwrap();
+        assert_eq!(file.public_bytes(), key.public_bytes());
+        assert_eq!(file.peer_id(), key.peer_id().to_string());
     }
 }

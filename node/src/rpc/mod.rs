@@ -2,7 +2,8 @@
 //! health and Prometheus metrics.
 //!
 //! Handlers only translate HTTP to calls on a [`NodeView`], which the runtime implements; this
-//! keeps the API testable with a fake view. Errors are JSON `{"error": reason}` with a status code
+//! keeps the API testable with a fake view. Answer and request bodies are the types of
+//! [`netwright_node_api::rpc`], which the orchestrator's client decodes. Errors are JSON `{"error": reason}` with a status code
 //! that fits: 400 bad input, 404 unknown, 405 wrong method, 408 body too slow, 409 duplicate,
 //! 413 body too large, 414 target too long, 431 head too large, 503 not available, 504 commit
 //! wait timed out, 500 internal. Reasons quote at most [`MAX_ECHO_CHARS`] characters of the input
@@ -20,7 +21,6 @@ mod server;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -29,8 +29,8 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{middleware, Json, Router};
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde::Deserialize;
+use serde_json::Value;
 
 pub(crate) use error::echo;
 use error::ApiError;
@@ -39,51 +39,11 @@ pub use guard::{MAX_HEAD_BYTES, MAX_URI_BYTES};
 pub use metrics::{NodeMetrics, VoteKind};
 pub use server::{serve, HTTP_MAX_HEAD_BYTES};
 
-/// Status of the node, served by `GET /status`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct StatusView {
-    /// Node name from the configuration.
-    pub moniker: String,
-    /// Chain id from genesis.
-    pub chain_id: String,
-    /// This node's peer id.
-    pub peer_id: String,
-    /// Last committed height (0 before the first block).
-    pub height: u64,
-    /// Hash of the last committed block, hex (empty before the first block).
-    pub latest_hash: String,
-    /// Time of the last committed block, RFC 3339 (empty if unknown).
-    pub latest_time: String,
-    /// Current consensus round, if consensus runs.
-    pub round: Option<u32>,
-    /// Whether the node is syncing blocks to catch up.
-    pub catching_up: bool,
-    /// Connected peers.
-    pub peers: u64,
-    /// This node as a validator, if it is one: free-form object from the ledger.
-    pub validator: Option<Value>,
-    /// Whether the consensus engine is wired and running.
-    pub consensus: bool,
-}
-
-/// Health, served by `GET /health` (503 when not healthy).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HealthView {
-    /// Whether the node considers itself healthy.
-    pub healthy: bool,
-    /// Human-readable details.
-    pub detail: String,
-}
-
-/// Result of a transaction submission.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SubmitOutcome {
-    /// Transaction hash, hex.
-    pub hash: String,
-    /// Height it was committed at (only with `?wait=commit`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub height: Option<u64>,
-}
+pub use netwright_node_api::config::RpcLimits;
+pub use netwright_node_api::rpc::{
+    BatchItem, HealthView, StatusView, SubmitOutcome, MAX_BATCH_TXS,
+};
+use netwright_node_api::rpc::{BatchOutcome, BatchRequest, SubmitRequest};
 
 /// Errors a [`NodeView`] reports; each maps to one HTTP status.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -121,8 +81,8 @@ impl ViewError {
     }
 }
 
-/// What the RPC needs from the node. Values are JSON so that the ledger's and consensus'
-/// types (which implement `Serialize`) are served as they are.
+/// What the RPC needs from the node. Values are JSON; the runtime builds them from the answer
+/// types of [`netwright_node_api::rpc`] (`BlockView`, `ValidatorView`, `AccountView`, ...).
 pub trait NodeView: Send + Sync + 'static {
     /// Current status.
     fn status(&self) -> StatusView;
@@ -152,43 +112,6 @@ pub trait NodeView: Send + Sync + 'static {
     /// Resolves when the transaction `hash` is committed, with its height. The RPC bounds the
     /// wait with its own timeout.
     fn wait_commit(&self, hash: String) -> impl Future<Output = Result<u64, ViewError>> + Send;
-}
-
-/// RPC settings: request sizes and the deadlines that keep slow or idle clients from holding
-/// connections. The defaults ([`RpcLimits::default`]) are the node's configuration defaults.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RpcLimits {
-    /// Largest accepted request body (default 1 MiB, room for a 10,000-transaction batch).
-    pub max_body_bytes: usize,
-    /// Longest `?wait=commit` (default 30 s).
-    pub commit_wait: Duration,
-    /// Longest time from the first byte of a request to the end of its head (default 10 s: a
-    /// head is at most 16 KiB, which any live client sends in well under a second).
-    pub header_read_timeout: Duration,
-    /// Longest silence of a connection waiting for its next request, or of a client not reading
-    /// its answer (default 60 s: longer than the orchestrator's polling interval, so its kept-alive
-    /// connections are reused, and short enough that abandoned ones do not pile up).
-    pub idle_timeout: Duration,
-    /// Longest time to receive a whole request body once its head is in (default 30 s: a body of
-    /// `max_body_bytes` at about 35 KB/s).
-    pub body_read_timeout: Duration,
-    /// Most connections open at once; more are closed as soon as they are accepted (default
-    /// 1,024: far above what the orchestrator and load generators open, and with a kernel's
-    /// usual 1,024 to 65,536 descriptors per process, the rest stays for storage and p2p).
-    pub max_connections: usize,
-}
-
-impl Default for RpcLimits {
-    fn default() -> Self {
-        Self {
-            max_body_bytes: 1024 * 1024,
-            commit_wait: Duration::from_secs(30),
-            header_read_timeout: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(60),
-            body_read_timeout: Duration::from_secs(30),
-            max_connections: 1024,
-        }
-    }
 }
 
 struct AppState<V> {
@@ -301,13 +224,6 @@ struct SubmitQuery {
     wait: Option<String>,
 }
 
-/// Body of `POST /txs`: the encoded transaction, hex.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SubmitBody {
-    tx: String,
-}
-
 async fn submit<V: NodeView>(
     State(s): State<AppState<V>>,
     Query(query): Query<SubmitQuery>,
@@ -327,7 +243,7 @@ async fn submit<V: NodeView>(
         }
     };
     let body = body_or_error(body, &s.limits)?;
-    let parsed: SubmitBody = serde_json::from_slice(&body).map_err(|e| {
+    let parsed: SubmitRequest = serde_json::from_slice(&body).map_err(|e| {
         ApiError(
             StatusCode::BAD_REQUEST,
             format!("body: expected {{\"tx\": \"<hex>\"}}: {e}"),
@@ -386,35 +302,12 @@ fn body_or_error(
     })
 }
 
-/// Body of `POST /txs/batch`: encoded transactions, hex.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BatchBody {
-    txs: Vec<String>,
-}
-
-/// One result of `POST /txs/batch`: the hash, and for a refused transaction the status code
-/// `POST /txs` would have answered and the reason.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BatchItem {
-    /// Transaction hash, hex (empty when the item is not hex).
-    pub hash: String,
-    /// `202` when admitted, else the status `POST /txs` would answer (400, 409, 503, ...).
-    pub status: u16,
-    /// Why it was refused.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub error: Option<String>,
-}
-
-/// Most transactions in one `POST /txs/batch`.
-pub const MAX_BATCH_TXS: usize = 10_000;
-
 async fn submit_batch<V: NodeView>(
     State(s): State<AppState<V>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = body_or_error(body, &s.limits)?;
-    let parsed: BatchBody = serde_json::from_slice(&body).map_err(|e| {
+    let parsed: BatchRequest = serde_json::from_slice(&body).map_err(|e| {
         ApiError(
             StatusCode::BAD_REQUEST,
             format!("body: expected {{\"txs\": [\"<hex>\", ...]}}: {e}"),
@@ -475,7 +368,7 @@ async fn submit_batch<V: NodeView>(
             })
         })
         .collect();
-    Ok((StatusCode::OK, Json(json!({ "results": results }))).into_response())
+    Ok((StatusCode::OK, Json(BatchOutcome { results })).into_response())
 }
 
 async fn metrics_text<V: NodeView>(State(s): State<AppState<V>>) -> Response {

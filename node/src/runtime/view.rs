@@ -8,7 +8,10 @@ use std::time::Instant;
 use netwright_consensus::encoding::tx_hash;
 use netwright_consensus::Block;
 use netwright_ledger::Hash;
-use serde_json::{json, Value};
+use netwright_node_api::rpc::{
+    AccountView, BlockTxsView, BlockView, EvidenceView, UnbondingView, ValidatorView,
+};
+use serde_json::Value;
 use tokio::sync::oneshot;
 
 use super::recent::{RecentCommits, RECENT_TXS};
@@ -136,37 +139,45 @@ impl NodeView for RuntimeView {
             .cert(height)
             .map_err(internal)?
             .ok_or_else(|| no_block(height))?;
-        Ok(json!({
-            "height": height,
-            "hash": hex::encode(decoded.hash().0),
-            "parent_hash": hex::encode(decoded.header.parent_hash.0),
-            "time_ms": decoded.header.time_ms,
-            "state_root": hex::encode(decoded.header.state_root),
-            "txs": decoded.txs.len(),
-            "evidence": decoded.evidence.iter().map(evidence_json).collect::<Vec<_>>(),
-            "block": hex::encode(block),
-            "cert": hex::encode(cert),
-        }))
+        to_json(&BlockView {
+            height,
+            hash: hex::encode(decoded.hash().0),
+            parent_hash: hex::encode(decoded.header.parent_hash.0),
+            time_ms: decoded.header.time_ms,
+            state_root: hex::encode(decoded.header.state_root),
+            txs: decoded.txs.len() as u64,
+            evidence: decoded.evidence.iter().map(evidence_view).collect(),
+            block: hex::encode(block),
+            cert: hex::encode(cert),
+        })
     }
 
     fn block_txs(&self, height: u64) -> Result<Value, ViewError> {
         let (_, decoded) = self.stored_block(height)?;
-        let hashes: Vec<String> = decoded
-            .txs
-            .iter()
-            .map(|tx| hex::encode(tx_hash(tx)))
-            .collect();
-        Ok(json!({
-            "height": height,
-            "hash": hex::encode(decoded.hash().0),
-            "time_ms": decoded.header.time_ms,
-            "tx_hashes": hashes,
-        }))
+        to_json(&BlockTxsView {
+            height,
+            hash: hex::encode(decoded.hash().0),
+            time_ms: decoded.header.time_ms,
+            tx_hashes: decoded
+                .txs
+                .iter()
+                .map(|tx| hex::encode(tx_hash(tx)))
+                .collect(),
+        })
     }
 
     fn validators(&self) -> Result<Value, ViewError> {
-        let v = self.core.read(|d| d.validators())?;
-        serde_json::to_value(v).map_err(|e| ViewError::Internal(e.to_string()))
+        let validators = self.core.read(|d| d.validators())?;
+        let views: Vec<ValidatorView> = validators
+            .into_iter()
+            .map(|v| ValidatorView {
+                address: v.address.to_string(),
+                public_key: v.public_key.to_string(),
+                stake: v.stake,
+                power: v.power,
+            })
+            .collect();
+        to_json(&views)
     }
 
     fn account(&self, address: &str) -> Result<Value, ViewError> {
@@ -177,7 +188,20 @@ impl NodeView for RuntimeView {
                     ViewError::BadRequest(format!("address {}: {}", rpc::echo(address), e.reason))
                 })?;
         let a = self.core.read(|d| d.account(&addr))?;
-        serde_json::to_value(a).map_err(|e| ViewError::Internal(e.to_string()))
+        to_json(&AccountView {
+            address: a.address.to_string(),
+            balance: a.balance,
+            nonce: a.nonce,
+            staked: a.staked,
+            unbonding: a
+                .unbonding
+                .iter()
+                .map(|u| UnbondingView {
+                    amount: u.amount,
+                    matures_at_height: u.matures_at_height,
+                })
+                .collect(),
+        })
     }
 
     fn submit_tx(&self, tx: Vec<u8>) -> Result<String, ViewError> {
@@ -289,19 +313,25 @@ pub fn rfc3339_ms(ms: u64) -> String {
 }
 
 /// One committed evidence item as the block route shows it: what kind, who, where.
-fn evidence_json(e: &netwright_consensus::Evidence) -> Value {
-    json!({
-        "kind": e.kind(),
-        "offender": hex::encode(e.offender().0),
-        "height": e.height(),
-        "round": e.round(),
-    })
+fn evidence_view(e: &netwright_consensus::Evidence) -> EvidenceView {
+    EvidenceView {
+        kind: e.kind().to_string(),
+        offender: hex::encode(e.offender().0),
+        height: e.height(),
+        round: e.round(),
+    }
+}
+
+/// An answer as JSON; the RPC serves the contract's types through [`NodeView`]'s JSON values.
+fn to_json<T: serde::Serialize>(answer: &T) -> Result<Value, ViewError> {
+    serde_json::to_value(answer).map_err(|e| ViewError::Internal(e.to_string()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use netwright_consensus::{BlockHash, Evidence, Proposal, Signer};
+    use serde_json::json;
 
     #[test]
     fn committed_evidence_shows_its_kind_offender_height_and_round() {
@@ -318,7 +348,7 @@ mod tests {
         };
         let e = Evidence::duplicate_proposal(p(1), p(2));
         assert_eq!(
-            evidence_json(&e),
+            to_json(&evidence_view(&e)).unwrap(),
             json!({
                 "kind": "duplicate_proposal",
                 "offender": hex::encode(s.id().0),

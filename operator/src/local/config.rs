@@ -159,7 +159,8 @@ mod tests {
         assert_eq!(c.consensus.timeout_precommit_ms, 200);
         assert_eq!(c.consensus.timeout_commit_ms, 50);
         assert_eq!(c.consensus.block_interval_ms, 1000);
-        let checked = c.check(std::path::Path::new("config.toml")).unwrap();
+        let checked =
+            netwright_node::config::check(&c, std::path::Path::new("config.toml")).unwrap();
         assert_eq!(checked.persistent_peers.len(), 1);
         assert!(c.p2p.persistent_peers[0].starts_with("/ip4/127.0.0.1/tcp/21002/p2p/"));
         let text = c.to_toml().unwrap();
