@@ -14,9 +14,7 @@ use netwright_crds::{effective_spec, EffectiveSpec, Network};
 
 mod support;
 use netwright_operator::backend::Backend;
-use netwright_operator::local::{
-    find_anvil, process, rpc, LocalBackend, LocalOptions, SupervisorEvent,
-};
+use netwright_operator::local::{find_anvil, process, LocalBackend, LocalOptions, SupervisorEvent};
 use netwright_operator::plan::{desired_topology, plan};
 use support::node_bin;
 
@@ -175,12 +173,12 @@ fn onchain_stake(backend: &LocalBackend, node: &str) -> Option<u64> {
     let port = state
         .nodes
         .values()
-        .find_map(|n| rpc::status(n.rpc_port).ok().map(|_| n.rpc_port))?;
-    let key = netwright_node::keys::NodeKey::load(
+        .find_map(|n| backend.rpc().status(n.rpc_port).ok().map(|_| n.rpc_port))?;
+    let key = netwright_node_api::keys::NodeKey::load(
         &backend.layout().node_home(node).join("node_key.json"),
     )
     .expect("node key");
-    let vals = rpc::validators(port).expect("validators");
+    let vals = backend.rpc().validators(port).expect("validators");
     vals.iter()
         .find(|v| v.public_key == key.public_hex())
         .map(|v| v.stake)
@@ -409,9 +407,13 @@ spec:
         .next()
         .and_then(|p| p.parse().ok())
         .expect("port in endpoint");
-    let first = rpc::eth_block_number(port).expect("anvil answers eth_blockNumber");
-    eventually(&mut net.backend, &spec, "anvil to mine", |_| {
-        rpc::eth_block_number(port).is_ok_and(|n| n > first)
+    let first = net
+        .backend
+        .rpc()
+        .eth_block_number(port)
+        .expect("anvil answers eth_blockNumber");
+    eventually(&mut net.backend, &spec, "anvil to mine", |b| {
+        b.rpc().eth_block_number(port).is_ok_and(|n| n > first)
     });
     let settings = std::fs::read_to_string(net.backend.layout().node_settings("servicer-0"))
         .expect("servicer settings");
@@ -434,8 +436,8 @@ spec:
         }),
         "{events:?}"
     );
-    eventually(&mut net.backend, &spec, "anvil to answer again", |_| {
-        rpc::eth_block_number(port).is_ok()
+    eventually(&mut net.backend, &spec, "anvil to answer again", |b| {
+        b.rpc().eth_block_number(port).is_ok()
     });
 
     let live = net.backend.live_processes().expect("live");

@@ -275,7 +275,7 @@ fn node_key_hex(home: &Home, node: &str) -> String {
         .join("nodes")
         .join(node)
         .join("node_key.json");
-    netwright_node::keys::NodeKey::load(&path)
+    netwright_node_api::keys::NodeKey::load(&path)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
         .public_hex()
 }

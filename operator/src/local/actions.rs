@@ -5,7 +5,8 @@ use std::time::{Duration, Instant};
 
 use netwright_crds::EffectiveSpec;
 use netwright_ledger::{PublicKey, TxBody, TxPayload};
-use netwright_node::keys::NodeKey;
+use netwright_node_api::client::ClientError;
+use netwright_node_api::keys::NodeKey;
 
 use crate::backend::BackendError;
 use crate::plan::{genesis_bytes, genesis_digest, Action, Digest, GenesisRecipe, KeySet, Topology};
@@ -13,13 +14,18 @@ use crate::plan::{genesis_bytes, genesis_digest, Action, Digest, GenesisRecipe, 
 use super::config::NodeSettings;
 use super::launch::{self, log_tail};
 use super::observe::{self, SYNC_SLACK};
+use super::rpc::NodeRpc;
 use super::state::{write_atomic, NetworkState, NodeRecord, ProcessRecord};
-use super::{anvil_marker, keys, now_ms, ports, process, rpc, LocalBackend};
+use super::{anvil_marker, keys, now_ms, ports, process, LocalBackend};
 
 type R = Result<(), BackendError>;
 
 fn err(message: impl Into<String>) -> BackendError {
     BackendError::new(message)
+}
+
+fn rpc_err(e: ClientError) -> BackendError {
+    BackendError::new(e.to_string())
 }
 
 /// Carries out `action`.
@@ -76,7 +82,7 @@ fn node_key(b: &LocalBackend, node: &str) -> Result<(NodeKey, PublicKey), Backen
     let path = b
         .layout
         .node_home(node)
-        .join(netwright_node::keys::NODE_KEY_FILE);
+        .join(netwright_node_api::keys::NODE_KEY_FILE);
     if !path.is_file() {
         return Err(err(format!("node {node} has no home ({})", path.display())));
     }
@@ -89,7 +95,7 @@ fn create_node(b: &LocalBackend, node: &str, role: crate::plan::Role) -> R {
     let key_path = b
         .layout
         .node_home(node)
-        .join(netwright_node::keys::NODE_KEY_FILE);
+        .join(netwright_node_api::keys::NODE_KEY_FILE);
     keys::ensure(&key_path)?;
     b.update(|s| ensure_record(s, node, role).map(drop))
 }
@@ -160,7 +166,7 @@ fn write_genesis(
         let path = b
             .layout
             .node_home(&name)
-            .join(netwright_node::home::GENESIS_FILE);
+            .join(netwright_node_api::home::GENESIS_FILE);
         write_atomic(&path, &bytes)?;
     }
     write_atomic(&b.layout.genesis(), &bytes)?;
@@ -213,7 +219,7 @@ fn start_relay_chain(b: &LocalBackend, topology: &Topology, id: &str, config: Di
     wait_until(
         b.wait,
         &format!("relay chain {id} to answer eth_blockNumber on port {port}"),
-        || Ok(rpc::eth_block_number(port).is_ok()),
+        || Ok(b.rpc.eth_block_number(port).is_ok()),
     )
     .map_err(|e| {
         err(format!(
@@ -291,7 +297,7 @@ fn start_node(b: &LocalBackend, node: &str) -> R {
         b.wait,
         &format!("node {node} to answer on its RPC port {rpc_port}"),
         || {
-            if rpc::status(rpc_port).is_ok() {
+            if b.rpc.status(rpc_port).is_ok() {
                 return Ok(true);
             }
             if !ours.as_ref().is_some_and(|p| p.is_alive()) {
@@ -329,7 +335,7 @@ fn delete_data(b: &LocalBackend, node: &str) -> R {
     let data = b
         .layout
         .node_home(node)
-        .join(netwright_node::home::DATA_DIR);
+        .join(netwright_node_api::home::DATA_DIR);
     match std::fs::remove_dir_all(&data) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -404,9 +410,16 @@ fn chain_id(b: &LocalBackend) -> Result<String, BackendError> {
 }
 
 /// Signs `body` with `key` at the account's next nonce and waits for its commit.
-fn submit(port: u16, chain_id: &str, key: &NodeKey, signer: PublicKey, body: TxBody) -> R {
+fn submit(
+    rpc: &NodeRpc,
+    port: u16,
+    chain_id: &str,
+    key: &NodeKey,
+    signer: PublicKey,
+    body: TxBody,
+) -> R {
     let address = keys::address(&signer);
-    let account = rpc::account(port, &address).map_err(err)?;
+    let account = rpc.account(port, &address).map_err(rpc_err)?;
     let tx = TxPayload {
         chain_id: chain_id.to_owned(),
         signer,
@@ -415,15 +428,15 @@ fn submit(port: u16, chain_id: &str, key: &NodeKey, signer: PublicKey, body: TxB
         body,
     }
     .sign(&keys::signing_key(key));
-    rpc::submit_and_wait(port, &tx.encode())
+    rpc.submit_and_wait(port, &tx.encode())
         .map(drop)
         .map_err(|e| err(format!("submitting {body:?} from {address}: {e}")))
 }
 
 /// The bonded stake of `public` as a node's `/validators` lists it.
-fn stake_of(port: u16, public: &PublicKey) -> Result<u64, BackendError> {
+fn stake_of(rpc: &NodeRpc, port: u16, public: &PublicKey) -> Result<u64, BackendError> {
     let hex = public.to_string();
-    let vals = rpc::validators(port).map_err(err)?;
+    let vals = rpc.validators(port).map_err(rpc_err)?;
     Ok(vals
         .iter()
         .find(|v| v.public_key.eq_ignore_ascii_case(&hex))
@@ -437,7 +450,7 @@ fn wait_for_stake(b: &LocalBackend, node: &str, public: &PublicKey, target: u64)
         &format!("{node}'s bonded stake to become {target}"),
         || {
             let port = healthy_port(b)?;
-            seen = stake_of(port, public)?;
+            seen = stake_of(&b.rpc, port, public)?;
             Ok(seen == target)
         },
     )
@@ -456,7 +469,7 @@ fn stake(b: &LocalBackend, node: &str, amount: u64, target: u64) -> R {
     let (key, public) = node_key(b, node)?;
     let chain = chain_id(b)?;
     let port = healthy_port(b)?;
-    let current = stake_of(port, &public)?;
+    let current = stake_of(&b.rpc, port, &public)?;
     if current == target {
         return b.update(|s| {
             s.stakes.insert(node.to_owned(), target);
@@ -469,7 +482,7 @@ fn stake(b: &LocalBackend, node: &str, amount: u64, target: u64) -> R {
         )));
     }
     let address = keys::address(&public);
-    let balance = rpc::account(port, &address).map_err(err)?.balance;
+    let balance = b.rpc.account(port, &address).map_err(rpc_err)?.balance;
     if balance < amount {
         let treasury_path = b.layout.treasury_key();
         let treasury = keys::load_if_present(&treasury_path)?
@@ -478,20 +491,21 @@ fn stake(b: &LocalBackend, node: &str, amount: u64, target: u64) -> R {
         let to = netwright_ledger::Address::from_public_key(&public);
         let top_up = amount - balance;
         submit(
+            &b.rpc,
             port,
             &chain,
             &treasury,
             treasury_public,
             TxBody::Transfer { to, amount: top_up },
         )?;
-        let now = rpc::account(port, &address).map_err(err)?.balance;
+        let now = b.rpc.account(port, &address).map_err(rpc_err)?.balance;
         if now < amount {
             return Err(err(format!(
                 "the treasury transfer of {top_up} to {node} ({address}) committed but its balance is {now}; is the treasury funded?"
             )));
         }
     }
-    submit(port, &chain, &key, public, TxBody::Stake { amount })?;
+    submit(&b.rpc, port, &chain, &key, public, TxBody::Stake { amount })?;
     wait_for_stake(b, node, &public, target)
 }
 
@@ -499,7 +513,7 @@ fn unstake(b: &LocalBackend, node: &str, amount: u64, target: u64) -> R {
     let (key, public) = node_key(b, node)?;
     let chain = chain_id(b)?;
     let port = healthy_port(b)?;
-    let current = stake_of(port, &public)?;
+    let current = stake_of(&b.rpc, port, &public)?;
     if current == target {
         return wait_for_stake(b, node, &public, target);
     }
@@ -508,7 +522,14 @@ fn unstake(b: &LocalBackend, node: &str, amount: u64, target: u64) -> R {
             "node {node} has stake {current} on-chain; removing {amount} does not give {target}: plan again"
         )));
     }
-    submit(port, &chain, &key, public, TxBody::Unstake { amount })?;
+    submit(
+        &b.rpc,
+        port,
+        &chain,
+        &key,
+        public,
+        TxBody::Unstake { amount },
+    )?;
     wait_for_stake(b, node, &public, target)
 }
 
@@ -522,10 +543,10 @@ fn wait_for_exit(b: &LocalBackend, node: &str) -> R {
         &format!("{node} to leave the validator set"),
         || {
             let port = healthy_port(b)?;
-            if stake_of(port, &public)? != 0 {
+            if stake_of(&b.rpc, port, &public)? != 0 {
                 return Ok(false);
             }
-            let height = rpc::status(port).map_err(err)?.height;
+            let height = b.rpc.status(port).map_err(rpc_err)?.height;
             let since = *left_at.get_or_insert(height);
             Ok(height >= since + 2)
         },

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use netwright_node::config::Config;
+use netwright_node_api::config::Config;
 use serde::{Deserialize, Serialize};
 
 use crate::plan::topology::RelayTarget;
@@ -138,16 +138,14 @@ mod tests {
     }
 
     #[test]
-    fn config_maps_ports_peers_and_timeouts_and_passes_the_node_checks() {
+    fn config_maps_ports_peers_and_timeouts_and_passes_validation() {
         let wiring = Wiring {
             name: "servicer-0".into(),
             p2p_port: 21000,
             rpc_port: 21001,
             peers: vec![(
                 21002,
-                netwright_node::keys::NodeKey::generate()
-                    .peer_id()
-                    .to_string(),
+                netwright_node_api::keys::NodeKey::generate().peer_id(),
             )],
         };
         let c = node_toml_config(&declared(), &wiring);
@@ -159,10 +157,12 @@ mod tests {
         assert_eq!(c.consensus.timeout_precommit_ms, 200);
         assert_eq!(c.consensus.timeout_commit_ms, 50);
         assert_eq!(c.consensus.block_interval_ms, 1000);
-        let checked =
-            netwright_node::config::check(&c, std::path::Path::new("config.toml")).unwrap();
-        assert_eq!(checked.persistent_peers.len(), 1);
-        assert!(c.p2p.persistent_peers[0].starts_with("/ip4/127.0.0.1/tcp/21002/p2p/"));
+        c.validate(std::path::Path::new("config.toml")).unwrap();
+        assert_eq!(c.p2p.persistent_peers.len(), 1);
+        assert_eq!(
+            c.p2p.persistent_peers[0],
+            format!("/ip4/127.0.0.1/tcp/21002/p2p/{}", wiring.peers[0].1)
+        );
         let text = c.to_toml().unwrap();
         assert_eq!(
             Config::parse(&text, std::path::Path::new("config.toml")).unwrap(),

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use ed25519_dalek::SigningKey;
 use netwright_ledger::{Address, PublicKey};
-use netwright_node::keys::NodeKey;
+use netwright_node_api::keys::NodeKey;
 
 use crate::backend::BackendError;
 use crate::durable::{self, DurableError};

@@ -44,9 +44,9 @@ pub fn render_node_files(
         let key_path = b
             .layout
             .node_home(other)
-            .join(netwright_node::keys::NODE_KEY_FILE);
+            .join(netwright_node_api::keys::NODE_KEY_FILE);
         if let Some(key) = keys::load_if_present(&key_path)? {
-            peers.push((r.p2p_port, key.peer_id().to_string()));
+            peers.push((r.p2p_port, key.peer_id()));
         }
     }
     let wiring = Wiring {
@@ -61,7 +61,7 @@ pub fn render_node_files(
         .map_err(|e| BackendError::new(format!("node {name}: rendering config.toml: {e}")))?;
     let home = b.layout.node_home(name);
     write_atomic(
-        &home.join(netwright_node::config::CONFIG_FILE),
+        &home.join(netwright_node_api::config::CONFIG_FILE),
         text.as_bytes(),
     )?;
     let resolved = NodeSettings::new(&settings.config, &managed_endpoints(st));
@@ -98,7 +98,7 @@ pub fn spawn_node(
         ))
     })?;
     let home = b.layout.node_home(name);
-    let home_genesis = home.join(netwright_node::home::GENESIS_FILE);
+    let home_genesis = home.join(netwright_node_api::home::GENESIS_FILE);
     if std::fs::read(&home_genesis).ok().as_deref() != Some(bytes.as_slice()) {
         write_atomic(&home_genesis, &bytes)?;
     }

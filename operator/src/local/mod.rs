@@ -13,7 +13,6 @@
 mod actions;
 pub mod anvil;
 pub mod config;
-mod http;
 pub mod keys;
 mod launch;
 pub mod layout;
@@ -75,6 +74,7 @@ pub struct LocalBackend {
     opts: LocalOptions,
     layout: Layout,
     wait: Duration,
+    rpc: rpc::NodeRpc,
 }
 
 impl LocalBackend {
@@ -95,6 +95,7 @@ impl LocalBackend {
             opts,
             layout,
             wait: DEFAULT_WAIT,
+            rpc: rpc::NodeRpc::new()?,
         })
     }
 
@@ -111,6 +112,11 @@ impl LocalBackend {
     /// The paths of the network's files.
     pub fn layout(&self) -> &Layout {
         &self.layout
+    }
+
+    /// The client of the network's node and relay chain RPC.
+    pub fn rpc(&self) -> &rpc::NodeRpc {
+        &self.rpc
     }
 
     /// The recorded state (`state.json`; empty when absent). Reads only.

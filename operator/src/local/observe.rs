@@ -5,13 +5,14 @@ use std::collections::BTreeMap;
 
 use netwright_crds::EffectiveSpec;
 use netwright_ledger::{Genesis, PublicKey};
+use netwright_node_api::rpc::StatusView;
 
 use crate::backend::{BackendError, NodeStatus, RelayChainStatus};
 use crate::plan::{desired_topology, ObservedNode, ObservedRelayChain, ObservedState, Role};
 
 use super::layout::Layout;
 use super::state::{io_error, NetworkState};
-use super::{anvil_marker, keys, rpc, LocalBackend};
+use super::{anvil_marker, keys, LocalBackend};
 
 /// How far (in blocks) below the highest node a node may be and still count as caught up.
 pub const SYNC_SLACK: u64 = 2;
@@ -26,7 +27,11 @@ pub fn node_names(layout: &Layout) -> Result<Vec<String>, BackendError> {
     };
     let mut names: Vec<String> = entries
         .filter_map(Result::ok)
-        .filter(|e| e.path().join(netwright_node::keys::NODE_KEY_FILE).is_file())
+        .filter(|e| {
+            e.path()
+                .join(netwright_node_api::keys::NODE_KEY_FILE)
+                .is_file()
+        })
         .filter_map(|e| e.file_name().into_string().ok())
         .collect();
     names.sort();
@@ -37,9 +42,9 @@ pub fn node_names(layout: &Layout) -> Result<Vec<String>, BackendError> {
 pub fn read_genesis(layout: &Layout) -> Result<Option<Genesis>, BackendError> {
     let path = layout.genesis();
     match std::fs::read_to_string(&path) {
-        Ok(text) => netwright_node::home::parse_genesis(&text, &path)
+        Ok(text) => Genesis::from_json(&text)
             .map(Some)
-            .map_err(|e| BackendError::new(e.to_string())),
+            .map_err(|e| BackendError::new(format!("{}: {e}", path.display()))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(io_error(&path, e)),
     }
@@ -59,7 +64,7 @@ pub struct Probe {
     /// Whether its process runs.
     pub running: bool,
     /// Its `/status`, when it answered.
-    pub status: Option<rpc::Status>,
+    pub status: Option<StatusView>,
     /// Whether it answers, is not catching up and is within [`SYNC_SLACK`] of the highest node.
     pub healthy: bool,
     /// Bonded stake.
@@ -109,19 +114,19 @@ pub fn snapshot(b: &LocalBackend) -> Result<Snapshot, BackendError> {
         let key_path = b
             .layout
             .node_home(&name)
-            .join(netwright_node::keys::NODE_KEY_FILE);
+            .join(netwright_node_api::keys::NODE_KEY_FILE);
         let key = keys::load(&key_path)?;
         let public_key = keys::public_key(&key, &key_path)?;
         let rec = state.nodes.get(&name);
         let running = rec.is_some_and(|r| r.process.is_alive(b.node_marker(&name)));
         let status = match rec {
-            Some(r) if running => rpc::status(r.rpc_port).ok(),
+            Some(r) if running => b.rpc.status(r.rpc_port).ok(),
             _ => None,
         };
         let data = b
             .layout
             .node_home(&name)
-            .join(netwright_node::home::DATA_DIR);
+            .join(netwright_node_api::home::DATA_DIR);
         let has_chain_data = std::fs::read_dir(&data).is_ok_and(|mut d| d.next().is_some());
         nodes.push(Probe {
             name,
@@ -148,7 +153,7 @@ pub fn snapshot(b: &LocalBackend) -> Result<Snapshot, BackendError> {
             .as_ref()
             .is_some_and(|s| !s.catching_up && s.height.saturating_add(SYNC_SLACK) >= top);
     }
-    let stakes = stakes(&snap);
+    let stakes = stakes(b, &snap);
     for p in &mut snap.nodes {
         p.stake = stakes.get(&p.name).copied().unwrap_or(0);
     }
@@ -157,14 +162,14 @@ pub fn snapshot(b: &LocalBackend) -> Result<Snapshot, BackendError> {
 
 /// Bonded stake per node name: from the answering node with the highest height; while none
 /// answers, as last recorded on-chain, or else as in genesis.
-fn stakes(snap: &Snapshot) -> BTreeMap<String, u64> {
+fn stakes(b: &LocalBackend, snap: &Snapshot) -> BTreeMap<String, u64> {
     let best = snap
         .nodes
         .iter()
         .filter(|p| p.status.is_some())
         .max_by_key(|p| p.status.as_ref().map_or(0, |s| s.height));
     if let Some(port) = best.and_then(|p| p.rpc_port) {
-        if let Ok(vals) = rpc::validators(port) {
+        if let Ok(vals) = b.rpc.validators(port) {
             return by_name(snap, vals.iter().map(|v| (v.public_key.clone(), v.stake)));
         }
     }

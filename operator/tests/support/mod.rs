@@ -5,7 +5,8 @@
 
 use std::path::PathBuf;
 
-use netwright_operator::local::{process, rpc};
+use netwright_node_api::client::RpcClient;
+use netwright_operator::local::process;
 use serde_json::Value;
 
 /// The node binary: found as the backend finds it (`NETWRIGHT_NODE_BIN`, beside this binary or
@@ -48,10 +49,10 @@ pub fn node_bin() -> PathBuf {
 /// `GET` of `path` on a node RPC given as `http://127.0.0.1:PORT`, as JSON; `None` on any
 /// failure (unreachable, not 200, not JSON).
 pub fn get(rpc_url: &str, path: &str) -> Option<Value> {
-    let port = rpc_url
-        .strip_prefix("http://127.0.0.1:")?
-        .trim_end_matches('/')
-        .parse()
+    let client = RpcClient::new(rpc_url).ok()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
         .ok()?;
-    rpc::get_json(port, path).ok()
+    runtime.block_on(client.get_json(path)).ok()
 }
