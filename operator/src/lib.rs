@@ -12,9 +12,16 @@
 //!   a power loss leaves the old content or the new, never a torn file.
 //! - [`reconcile`]: the loop around the planner: halts, approvals, applying through a
 //!   backend, re-planning until converged, and the receipts that record it.
+//! - [`service`]: the application layer every front end (the CLI, the Kubernetes controller,
+//!   the Git watcher) calls: load a document, preview its plan, apply it under the network's
+//!   lock with the StopRule checked and a receipt written.
 
 pub mod backend;
 pub mod durable;
 pub mod local;
 pub mod plan;
 pub mod reconcile;
+pub mod service;
+
+#[cfg(test)]
+pub(crate) mod testkit;
