@@ -1,5 +1,6 @@
-//! `netwright apply`: reconcile a network to a file, showing the plan first. Also the
-//! reconciliation that `netwright up` shares, and its step view.
+//! `netwright apply`: reconcile a network to a file (through `service::apply`), showing the
+//! plan first. Also the printing of a reconciliation that `netwright up` shares, and its
+//! step view.
 
 use std::io::IsTerminal;
 use std::path::Path;
@@ -8,19 +9,13 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use netwright_operator::backend::BackendError;
-use netwright_operator::durable::write_atomically;
 use netwright_operator::local::LocalBackend;
 use netwright_operator::plan::{Digest, Plan};
 use netwright_operator::reconcile::engine::DEFAULT_MAX_PASSES;
-use netwright_operator::reconcile::sink::{key_paths, orchestrator_key, spec_subject};
-use netwright_operator::reconcile::{
-    reconcile, Halt, LockError, LogSink, Options, Outcome, Progress, ReconcileError, ReconcileLock,
-    Report,
-};
+use netwright_operator::reconcile::{Options, Outcome, Progress, Report};
+use netwright_operator::service::{self, ServiceError};
 
-use super::plan::{
-    current_halt, load_spec, open_backend, LoadedSpec, NetworkFile, APPLIED_SPEC, RECEIPT_LOG,
-};
+use super::plan::{load_spec, open_backend, LoadedSpec, NetworkFile};
 use super::{exit_busy, exit_failed, exit_halted, exit_invalid, exit_ok, exit_refused, exit_usage};
 
 /// Arguments of `netwright apply`, and the reconciling part of `netwright up`'s.
@@ -83,10 +78,8 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<ExitCode> {
     )
 }
 
-/// Reconciles `loaded` through `backend` under the network's lock: halts and approvals are
-/// checked, the receipts written to `<home>/<network>/receipts.log` with the orchestrator's
-/// key (created once at `<home>/orchestrator.key`). Refusals are printed and returned as
-/// their exit code; nothing changed then.
+/// Reconciles `loaded` through `backend` with [`service::apply`] and prints where the
+/// receipt went; refusals are printed and returned as their exit code (nothing changed then).
 pub fn reconcile_network(
     backend: &mut LocalBackend,
     loaded: &LoadedSpec,
@@ -95,57 +88,40 @@ pub fn reconcile_network(
     progress: &mut dyn Progress,
 ) -> anyhow::Result<Result<Report, ExitCode>> {
     let dir = backend.network_dir().to_owned();
-    let _lock = match ReconcileLock::acquire(&dir) {
-        Ok(lock) => lock,
-        Err(error @ LockError::Busy { .. }) => {
-            eprintln!("refused: {error}; nothing was changed");
-            return Ok(Err(exit_busy()));
-        }
-        Err(error) => return Err(error.into()),
-    };
-    let signer = orchestrator_key(home)?;
-    let log = dir.join(RECEIPT_LOG);
-    let (key, _) = key_paths(home);
-    // Checked before the log is opened for writing: a log that fails verification is
-    // reported as a halt, never written to.
-    let halt = current_halt(home, &dir)?;
-    if let Some(halt) = halt {
-        return Ok(Err(refuse_halted(&halt, &log, &key, &loaded.name)));
-    }
-    let subject = spec_subject(&loaded.path, &loaded.bytes);
-    let mut sink = LogSink::open(&log, &loaded.name, signer, subject)?;
-    let result = reconcile(backend, &loaded.spec, None, options, &mut sink, progress);
-    match result {
-        Ok(report) => {
-            save_applied(&dir, &loaded.bytes)?;
+    match service::apply(home, &dir, backend, loaded, options, progress) {
+        Ok(applied) => {
             println!(
                 "receipt: {} (seq {})",
-                log.display(),
-                sink.len().saturating_sub(1)
+                applied.receipt_log.display(),
+                applied.receipt_seq
             );
-            Ok(Ok(report))
+            Ok(Ok(applied.report))
         }
-        Err(ReconcileError::Halted(halt)) => {
-            Ok(Err(refuse_halted(&halt, &log, &key, &loaded.name)))
+        Err(error @ ServiceError::Busy(_)) => {
+            eprintln!("refused: {error}; nothing was changed");
+            Ok(Err(exit_busy()))
         }
-        Err(error @ ReconcileError::Refused { .. }) => {
+        Err(ServiceError::Halted {
+            network,
+            halt,
+            remedy,
+        }) => {
+            eprintln!("refused: reconciliation of {network} is halted: {halt}");
+            eprintln!("what to do: {remedy}");
+            eprintln!("nothing was changed");
+            Ok(Err(exit_halted()))
+        }
+        Err(error @ ServiceError::Refused(_)) => {
             eprintln!("refused: {error}");
             eprintln!("nothing was changed");
             Ok(Err(exit_refused()))
         }
-        Err(ReconcileError::Plan(error)) => {
-            eprintln!("{}: error: {error}", loaded.path.display());
+        Err(error @ ServiceError::Plan { .. }) => {
+            eprintln!("{}", error.to_string().replacen(": ", ": error: ", 1));
             Ok(Err(exit_invalid()))
         }
         Err(error) => Err(error.into()),
     }
-}
-
-fn refuse_halted(halt: &Halt, log: &Path, key: &Path, network: &str) -> ExitCode {
-    eprintln!("refused: reconciliation of {network} is halted: {halt}");
-    eprintln!("what to do: {}", halt.remedy(log, key, network));
-    eprintln!("nothing was changed");
-    exit_halted()
 }
 
 /// Prints how a reconciliation ended and returns its exit code.
@@ -170,10 +146,6 @@ pub fn report_outcome(report: &Report) -> ExitCode {
             exit_failed()
         }
     }
-}
-
-fn save_applied(dir: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    Ok(write_atomically(&dir.join(APPLIED_SPEC), bytes)?)
 }
 
 /// Shows a reconciliation: the plan, then each step, as a progress bar on a terminal or as

@@ -1,22 +1,14 @@
 //! `netwright down`: stop a local network (its supervisor first, then every process).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use netwright_operator::local::list_networks;
-use netwright_operator::local::process::{self, Ours};
-use netwright_operator::reconcile::{LockError, ReconcileLock};
+use netwright_operator::local::{daemon, list_networks};
+use netwright_operator::reconcile::LockError;
 
 use super::plan::open_backend;
 use super::{exit_busy, exit_ok, exit_usage};
-
-/// File name, in a network's directory, of the detached supervisor's pid and start time
-/// (`{"pid": N, "start_time": T}`).
-pub const SUPERVISOR_PID: &str = "supervisor.pid";
-
-/// How long the supervisor gets to exit after SIGTERM before it is killed.
-const SUPERVISOR_GRACE: Duration = Duration::from_secs(5);
 
 /// How long `down` waits for a running reconciliation to release the network's lock.
 const LOCK_WAIT: Duration = Duration::from_secs(10);
@@ -54,7 +46,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
         return Ok(exit_usage());
     }
-    let lock = match wait_for_lock(&dir, LOCK_WAIT) {
+    let lock = match daemon::wait_for_lock(&dir, LOCK_WAIT) {
         Ok(lock) => lock,
         Err(error @ LockError::Busy { .. }) => {
             eprintln!("refused: {error}; nothing was stopped");
@@ -62,7 +54,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         Err(error) => return Err(error.into()),
     };
-    if let Some(pid) = stop_supervisor(&dir)? {
+    if let Some(pid) = daemon::stop(&dir)? {
         println!("stopped supervisor (pid {pid})");
     }
     let stopped = backend.down(false)?;
@@ -84,50 +76,4 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     println!("network {} is down", args.network);
     Ok(exit_ok())
-}
-
-/// Takes the network's reconciliation lock, retrying until `wait` has passed.
-pub fn wait_for_lock(dir: &Path, wait: Duration) -> Result<ReconcileLock, LockError> {
-    let start = Instant::now();
-    loop {
-        match ReconcileLock::acquire(dir) {
-            Err(LockError::Busy { .. }) if start.elapsed() < wait => {
-                std::thread::sleep(Duration::from_millis(200));
-            }
-            other => return other,
-        }
-    }
-}
-
-/// Stops the detached supervisor of the network in `dir`, if one runs; returns its pid.
-pub fn stop_supervisor(dir: &Path) -> anyhow::Result<Option<u32>> {
-    let path = dir.join(SUPERVISOR_PID);
-    let Some(supervisor) = supervisor(dir) else {
-        let _ = std::fs::remove_file(&path);
-        return Ok(None);
-    };
-    process::stop_all(std::slice::from_ref(&supervisor), SUPERVISOR_GRACE);
-    if supervisor.is_alive() {
-        anyhow::bail!("the supervisor (pid {}) did not stop", supervisor.pid);
-    }
-    let _ = std::fs::remove_file(&path);
-    Ok(Some(supervisor.pid))
-}
-
-/// The pid of the network's detached supervisor, when one is alive.
-pub fn supervisor_pid(dir: &Path) -> Option<u32> {
-    supervisor(dir).map(|s| s.pid)
-}
-
-/// The supervisor recorded in `supervisor.pid` if that process is alive, has the recorded
-/// start time and is `netwright supervise` of this network; a reused pid is not it.
-fn supervisor(dir: &Path) -> Option<Ours> {
-    let id = process::read_pid_file(&dir.join(SUPERVISOR_PID))?;
-    let network = dir.file_name()?.to_string_lossy();
-    let ours = Ours {
-        pid: id.pid,
-        start_time: Some(id.start_time),
-        marker: format!("supervise {network} "),
-    };
-    ours.is_alive().then_some(ours)
 }

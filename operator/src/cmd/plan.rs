@@ -1,36 +1,24 @@
-//! `netwright plan`: show what reconciling a file would do, changing nothing. Also the
-//! loading of a Network file and the opening of its local network that every reconciling
-//! command shares.
+//! `netwright plan`: show what reconciling a file would do, changing nothing (through
+//! `service::preview`). Also the printing of a Network file's load errors and the opening of
+//! its local network that every reconciling command shares.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context;
-use netwright_crds::validate::Severity;
-use netwright_crds::{effective_spec, EffectiveSpec};
-use netwright_operator::backend::Backend;
 use netwright_operator::local::{LocalBackend, LocalOptions};
-use netwright_operator::plan::plan;
 use netwright_operator::plan::Risk;
-use netwright_operator::reconcile::halt::public_key_of;
+use netwright_operator::reconcile::approval::unsafe_reasons;
 use netwright_operator::reconcile::record::summary_json;
-use netwright_operator::reconcile::sink::key_paths;
-use netwright_operator::reconcile::{approval::unsafe_reasons, check_log};
-use netwright_receipts::keys::load_verifying_key;
-use netwright_receipts::TrustedKeys;
+use netwright_operator::service::{self, load_document, DocumentError, Preview, ServiceError};
 use serde_json::json;
 
-use super::validate::{check_bytes, print_human};
+pub use netwright_operator::service::LoadedSpec;
+
+use super::validate::{print_human, FileResult};
 use super::{exit_invalid, exit_ok};
 
 /// Default working directory of local networks.
 pub const DEFAULT_HOME: &str = ".netwright";
-
-/// File name, in a network's directory, of the copy of the Network document last applied.
-pub const APPLIED_SPEC: &str = "network.yaml";
-
-/// File name, in a network's directory, of the receipt log.
-pub const RECEIPT_LOG: &str = "receipts.log";
 
 /// The arguments every command that reconciles a file takes: the file and where its network lives.
 #[derive(Debug, clap::Args)]
@@ -62,79 +50,55 @@ pub enum Output {
     Json,
 }
 
-/// A validated Network file.
-#[derive(Debug)]
-pub struct LoadedSpec {
-    /// The file.
-    pub path: PathBuf,
-    /// Its bytes (what receipts digest).
-    pub bytes: Vec<u8>,
-    /// `metadata.name`: the network's name and directory.
-    pub name: String,
-    /// The spec with defaults applied.
-    pub spec: EffectiveSpec,
-}
-
-/// Reads and validates `path`. Invalid files get their diagnostics printed (as `netwright
-/// validate` prints them) and `Err(exit code 1)`; unreadable files are an error. Warnings
-/// are printed on standard error.
+/// Reads and validates `path` through the service. Invalid files get their diagnostics
+/// printed (as `netwright validate` prints them) and `Err(exit code 1)`; unreadable files are
+/// an error. Warnings are printed on standard error.
 pub fn load_spec(path: &Path) -> anyhow::Result<Result<LoadedSpec, ExitCode>> {
-    load(path, true)
+    match load_document(path) {
+        Ok(loaded) => {
+            let name = path.display();
+            for d in &loaded.warnings {
+                eprintln!(
+                    "{name}:{}:{}: warning: {}: {}",
+                    d.line, d.column, d.path, d.message
+                );
+            }
+            Ok(Ok(loaded))
+        }
+        Err(error) => print_document_error(error).map(Err),
+    }
 }
 
-fn load(path: &Path, warn: bool) -> anyhow::Result<Result<LoadedSpec, ExitCode>> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let name = path.display().to_string();
-    let result = check_bytes(name.clone(), &bytes)?;
-    if !result.valid {
-        print_human(&result);
-        return Ok(Err(exit_invalid()));
+/// Prints why a document is unusable; an unreadable file is returned as an error.
+fn print_document_error(error: DocumentError) -> anyhow::Result<ExitCode> {
+    match error {
+        DocumentError::Read { path, source } => {
+            Err(anyhow::Error::new(source).context(format!("reading {}", path.display())))
+        }
+        DocumentError::Invalid { path, documents } => {
+            print_human(&FileResult {
+                file: path.display().to_string(),
+                valid: false,
+                error: None,
+                documents,
+            });
+            Ok(exit_invalid())
+        }
+        other => {
+            eprintln!("{}", other.to_string().replacen(": ", ": error: ", 1));
+            Ok(exit_invalid())
+        }
     }
-    if result.documents.len() != 1 {
-        eprintln!(
-            "{name}: error: holds {} Network documents; give one document per file",
-            result.documents.len()
-        );
-        return Ok(Err(exit_invalid()));
-    }
-    let Some(document) = result.documents.into_iter().next() else {
-        return Ok(Err(exit_invalid()));
-    };
-    for d in document
-        .diagnostics
-        .iter()
-        .filter(|d| warn && d.severity == Severity::Warning)
-    {
-        eprintln!(
-            "{name}:{}:{}: warning: {}: {}",
-            d.line, d.column, d.path, d.message
-        );
-    }
-    let Some(network) = document.network else {
-        eprintln!("{name}: error: the document could not be read as a Network");
-        return Ok(Err(exit_invalid()));
-    };
-    let Some(network_name) = network.metadata.name.clone() else {
-        eprintln!("{name}: error: metadata.name: missing; it names the network");
-        return Ok(Err(exit_invalid()));
-    };
-    Ok(Ok(LoadedSpec {
-        path: path.to_owned(),
-        bytes,
-        name: network_name,
-        spec: effective_spec(&network.spec),
-    }))
 }
 
 /// Reads the copy of the Network document last applied to a network directory.
 pub fn load_applied(network_dir: &Path) -> anyhow::Result<Option<LoadedSpec>> {
-    let path = network_dir.join(APPLIED_SPEC);
-    if !path.is_file() {
-        return Ok(None);
-    }
-    match load(&path, false)? {
-        Ok(loaded) => Ok(Some(loaded)),
-        Err(_) => anyhow::bail!("{}: the applied copy no longer validates", path.display()),
+    match service::load_applied(network_dir) {
+        Ok(loaded) => Ok(loaded),
+        Err(DocumentError::Read { path, source }) => {
+            Err(anyhow::Error::new(source).context(format!("reading {}", path.display())))
+        }
+        Err(error) => anyhow::bail!("{}: the applied copy no longer validates", error),
     }
 }
 
@@ -153,24 +117,6 @@ pub fn open_backend(
     Ok(LocalBackend::open(options)?)
 }
 
-/// The halt in force for a network, if its receipt log and the orchestrator's public key
-/// exist (reads only).
-pub fn current_halt(
-    home: &Path,
-    network_dir: &Path,
-) -> anyhow::Result<Option<netwright_operator::reconcile::Halt>> {
-    let log = network_dir.join(RECEIPT_LOG);
-    let (private, _) = key_paths(home);
-    let public = public_key_of(&private);
-    if !log.is_file() || !public.is_file() {
-        return Ok(None);
-    }
-    let mut trusted = TrustedKeys::new();
-    trusted.insert(load_verifying_key(&public)?);
-    let bytes = std::fs::read(&log).with_context(|| format!("reading {}", log.display()))?;
-    Ok(check_log(&bytes, &trusted))
-}
-
 /// Runs `netwright plan`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let NetworkFile { file, home } = &args.target;
@@ -179,16 +125,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Err(code) => return Ok(code),
     };
     let mut backend = open_backend(home, &loaded.name, None)?;
-    let observed = backend.observe(&loaded.spec)?;
-    let plan = match plan(&loaded.spec, &observed) {
-        Ok(plan) => plan,
-        Err(error) => {
-            eprintln!("{}: error: {error}", file.display());
+    let dir = backend.network_dir().to_owned();
+    let Preview {
+        observed,
+        plan,
+        digest,
+        halt,
+    } = match service::preview(home, &dir, &mut backend, &loaded) {
+        Ok(preview) => preview,
+        Err(error @ ServiceError::Plan { .. }) => {
+            eprintln!("{}", error.to_string().replacen(": ", ": error: ", 1));
             return Ok(exit_invalid());
         }
+        Err(error) => return Err(error.into()),
     };
-    let halt = current_halt(home, backend.network_dir())?;
-    let digest = plan.digest();
     match args.output {
         Output::Json => {
             let out = json!({

@@ -9,9 +9,9 @@ use netwright_operator::local::{list_networks, LocalBackend};
 use netwright_operator::reconcile::record::summary_json;
 use serde_json::{json, Value};
 
-use super::down::supervisor_pid;
 use super::plan::{load_applied, open_backend, Output};
 use super::{exit_ok, exit_usage};
+use netwright_operator::local::daemon::supervisor_pid;
 
 /// Arguments of `netwright status`.
 #[derive(Debug, clap::Args)]

@@ -1,34 +1,26 @@
 //! `netwright up`: reconcile a network, then watch it live (or leave a detached supervisor);
-//! and the hidden `netwright supervise`, the detached supervisor itself.
+//! and the hidden `netwright supervise`, which runs the local backend's supervisor daemon
+//! (`local::daemon`).
 
-use std::fs::OpenOptions;
 use std::io::{IsTerminal, Write};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{Command, ExitCode};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 use netwright_operator::backend::Backend;
-use netwright_operator::local::process::{self, ProcessId};
-use netwright_operator::local::{find_anvil, install_anvil, LocalBackend, SupervisorEvent};
+use netwright_operator::local::daemon::{self, describe, sleep_unless, supervise_once, Supervised};
+use netwright_operator::local::{find_anvil, install_anvil, LocalBackend};
 use netwright_operator::plan::desired_topology;
-use netwright_operator::reconcile::{Outcome, ReconcileLock};
+use netwright_operator::reconcile::Outcome;
 use netwright_receipts::Timestamp;
 
 use super::apply::{prepare, reconcile_network, report_outcome, StepView};
-use super::down::{stop_supervisor, supervisor_pid, SUPERVISOR_PID};
 use super::plan::{open_backend, DEFAULT_HOME};
 use super::status::render_nodes;
 use super::{exit_ok, exit_usage};
-
-/// File name, in a network's directory, of the detached supervisor's output.
-pub const SUPERVISOR_LOG: &str = "supervisor.log";
-
-/// File name, in a network's directory, of the detached supervisor's single-instance lock.
-const SUPERVISOR_LOCK: &str = "supervisor.lock";
 
 /// Time between two refreshes of the live view and two supervision passes.
 const TICK: Duration = Duration::from_secs(1);
@@ -94,7 +86,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let stop = stop_flag()?;
     watch(&mut backend, &loaded.spec, &loaded.name, &stop)?;
     println!("stopping network {}", loaded.name);
-    stop_supervisor(backend.network_dir())?;
+    daemon::stop(backend.network_dir())?;
     backend.down(false)?;
     println!(
         "network {} is down (state and keys kept; `netwright up` resumes it)",
@@ -115,29 +107,6 @@ fn stop_flag() -> anyhow::Result<Arc<AtomicBool>> {
     ctrlc::set_handler(move || raised.store(true, Ordering::SeqCst))
         .context("installing the SIGINT/SIGTERM handler")?;
     Ok(stop)
-}
-
-/// Sleeps `total`, waking early when `stop` is raised.
-fn sleep_unless(stop: &AtomicBool, total: Duration) {
-    let start = Instant::now();
-    while !stop.load(Ordering::SeqCst) && start.elapsed() < total {
-        std::thread::sleep(Duration::from_millis(50).min(total));
-    }
-}
-
-/// One supervision pass under the network's lock; `None` when a reconciliation holds it.
-fn supervise_once(backend: &mut LocalBackend) -> Option<Result<Vec<SupervisorEvent>, String>> {
-    let _lock = ReconcileLock::acquire(backend.network_dir()).ok()?;
-    Some(backend.supervise().map_err(|e| e.to_string()))
-}
-
-fn describe(event: &SupervisorEvent) -> String {
-    match event {
-        SupervisorEvent::Restarted { node, attempt } => {
-            format!("restarted node {node} (attempt {attempt})")
-        }
-        other => serde_json::to_string(other).unwrap_or_else(|_| format!("{other:?}")),
-    }
 }
 
 /// The live view: every tick a supervision pass, then the node table. Returns when `stop`
@@ -206,48 +175,25 @@ fn watch(
     Ok(())
 }
 
-/// Starts `netwright supervise` detached (own process group, output to the network's
-/// `supervisor.log`) unless one already runs; returns its pid, recorded in `supervisor.pid`.
+/// Starts `netwright supervise NETWORK --home HOME` detached, unless one already runs;
+/// returns its pid.
 fn spawn_supervisor(home: &Path, network: &str, dir: &Path) -> anyhow::Result<u32> {
-    if let Some(pid) = supervisor_pid(dir) {
-        return Ok(pid);
-    }
     let exe = std::env::current_exe().context("locating the netwright binary")?;
-    let log_path = dir.join(SUPERVISOR_LOG);
-    let log = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log_path)
-        .with_context(|| format!("opening {}", log_path.display()))?;
-    let err = log
-        .try_clone()
-        .with_context(|| format!("opening {}", log_path.display()))?;
     let home = std::path::absolute(home).context("resolving --home")?;
     let mut command = Command::new(exe);
     command
         .arg("supervise")
         .arg(network)
         .arg("--home")
-        .arg(&home)
-        .stdin(Stdio::null())
-        .stdout(log)
-        .stderr(err)
-        .process_group(0);
-    let id = process::spawn(&mut command).context("starting the supervisor")?;
-    write_pid(dir, id)?;
-    Ok(id.pid)
+        .arg(&home);
+    Ok(daemon::spawn(dir, command)?)
 }
 
-fn write_pid(dir: &Path, id: ProcessId) -> anyhow::Result<()> {
-    Ok(process::write_pid_file(&dir.join(SUPERVISOR_PID), id)?)
-}
-
-/// Runs the hidden `netwright supervise`: a supervision pass every interval until SIGTERM or
-/// SIGINT. A second supervisor of the same network exits at once.
+/// Runs the hidden `netwright supervise`: the local backend's supervisor daemon, until
+/// SIGTERM or SIGINT. A second supervisor of the same network exits at once.
 pub fn supervise(args: SuperviseArgs) -> anyhow::Result<ExitCode> {
     let mut backend = open_backend(&args.home, &args.network, None)?;
-    let dir = backend.network_dir().to_owned();
-    if !dir.is_dir() {
+    if !backend.network_dir().is_dir() {
         eprintln!(
             "error: no network {:?} under {}",
             args.network,
@@ -255,38 +201,13 @@ pub fn supervise(args: SuperviseArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(exit_usage());
     }
-    let lock_path = dir.join(SUPERVISOR_LOCK);
-    let lock = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .with_context(|| format!("opening {}", lock_path.display()))?;
-    if lock.try_lock().is_err() {
-        println!("network {} is already supervised", args.network);
-        return Ok(exit_ok());
-    }
-    let pid = std::process::id();
-    let own = ProcessId::current().context("reading this process's start time")?;
-    write_pid(&dir, own)?;
     let stop = stop_flag()?;
-    println!("{} supervisor {pid} started", Timestamp::now());
     let interval = Duration::from_millis(args.interval_ms.max(100));
-    while !stop.load(Ordering::SeqCst) {
-        match supervise_once(&mut backend) {
-            Some(Ok(events)) => {
-                for event in events {
-                    println!("{} {}", Timestamp::now(), describe(&event));
-                }
-            }
-            Some(Err(error)) => println!("{} supervision failed: {error}", Timestamp::now()),
-            None => {}
+    match daemon::run(&mut backend, interval, &stop, &mut std::io::stdout())? {
+        Supervised::AlreadySupervised => {
+            println!("network {} is already supervised", args.network)
         }
-        sleep_unless(&stop, interval);
+        Supervised::Stopped => {}
     }
-    if process::read_pid_file(&dir.join(SUPERVISOR_PID)) == Some(own) {
-        let _ = std::fs::remove_file(dir.join(SUPERVISOR_PID));
-    }
-    println!("{} supervisor {pid} stopped", Timestamp::now());
     Ok(exit_ok())
 }

@@ -13,6 +13,7 @@
 mod actions;
 pub mod anvil;
 pub mod config;
+pub mod daemon;
 pub mod keys;
 mod launch;
 pub mod layout;

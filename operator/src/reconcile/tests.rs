@@ -1,82 +1,14 @@
 //! The loop against a fake backend that follows the reference model (`plan::model`).
 
-use netwright_crds::{effective_spec, EffectiveSpec, NetworkSpec};
+use netwright_crds::EffectiveSpec;
 use netwright_receipts::{
     DigestSet, Draft, Kind, LogOptions, LogWriter, Signer, Subject, Timestamp, TrustedKeys,
 };
 use serde_json::{json, Map, Value};
 
 use super::*;
-use crate::backend::{Backend, BackendError, NodeStatus, RelayChainStatus};
-use crate::plan::model::apply as model_apply;
-use crate::plan::{plan, Action, GenesisRecipe, ObservedState, Risk, Topology};
-
-fn spec(validators: u64) -> EffectiveSpec {
-    let doc = json!({
-        "chainId": "netwright-test-1",
-        "validators": {"replicas": validators, "stake": 2_000_000},
-        "servicers": {"replicas": 1, "stake": 1_000_000},
-        "economics": {"unbondingBlocks": 10, "minimumStakes": {"validator": 1_000_000}}
-    });
-    let raw: NetworkSpec = serde_json::from_value(doc).expect("test spec deserializes");
-    effective_spec(&raw)
-}
-
-/// A backend whose world is an `ObservedState` changed by the reference model.
-#[derive(Default)]
-struct Fake {
-    state: ObservedState,
-    applied: Vec<String>,
-    observes: usize,
-    /// Fail the first action with this verb.
-    fail_verb: Option<&'static str>,
-    /// Make `start-node` leave the node stopped (a node that keeps dying).
-    start_does_nothing: bool,
-    /// After the first pass, report this node as stopped once.
-    crash_after_first_pass: Option<String>,
-}
-
-impl Backend for Fake {
-    fn observe(&mut self, _spec: &EffectiveSpec) -> Result<ObservedState, BackendError> {
-        self.observes += 1;
-        if self.observes == 2 {
-            if let Some(name) = self.crash_after_first_pass.take() {
-                if let Some(node) = self.state.nodes.get_mut(&name) {
-                    node.running = false;
-                    node.healthy = false;
-                }
-            }
-        }
-        Ok(self.state.clone())
-    }
-
-    fn apply(
-        &mut self,
-        _spec: &EffectiveSpec,
-        topology: &Topology,
-        action: &Action,
-    ) -> Result<(), BackendError> {
-        if self.fail_verb == Some(action.verb()) {
-            self.fail_verb = None;
-            return Err(BackendError::new(format!("{} broke", action.canonical())));
-        }
-        self.applied.push(action.canonical());
-        if self.start_does_nothing && matches!(action, Action::StartNode { .. }) {
-            return Ok(());
-        }
-        let recipe =
-            GenesisRecipe::from_topology(topology).map_err(|e| BackendError::new(e.to_string()))?;
-        model_apply(&mut self.state, action, topology, &recipe)
-            .map_err(|e| BackendError::new(e.to_string()))
-    }
-
-    fn status(
-        &mut self,
-        _spec: &EffectiveSpec,
-    ) -> Result<(Vec<NodeStatus>, Vec<RelayChainStatus>), BackendError> {
-        Ok((Vec::new(), Vec::new()))
-    }
-}
+use crate::plan::{plan, ObservedState, Risk};
+use crate::testkit::{spec, Fake};
 
 /// Receipts kept in memory.
 #[derive(Default)]
