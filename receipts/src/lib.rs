@@ -5,25 +5,26 @@
 //! SHA-256 and BLAKE3. Receipts live one per line in an append-only log with a single
 //! writer, covered by an RFC 9162 Merkle tree and signed checkpoints. The format is
 //! specified in `docs/receipts.md`.
+//!
+//! The crate is grouped by concern:
+//! - [`format`](mod@format): the statement, canonical JSON, envelopes, digests, timestamps, keys and the
+//!   signature rule; what a receipt is, byte for byte;
+//! - [`log`]: the append-only log, its single-writer lock and torn tails;
+//! - [`proofs`]: the Merkle tree, inclusion and consistency proofs, signed checkpoints;
+//! - [`verification`]: the verifier, its findings, the parallel chunking it shares with the
+//!   writer, and the StopRule hook.
 
 #![forbid(unsafe_code)]
 
-mod batch;
-pub mod checkpoint;
-pub mod digest;
-mod digest_map;
-pub mod envelope;
-pub mod jcs;
-pub mod keys;
+pub mod format;
 pub mod log;
-pub mod merkle;
-pub mod parallel;
-pub mod scan;
-pub mod signature;
-pub mod statement;
-pub mod stop;
-pub mod time;
-pub mod verify;
+pub mod proofs;
+pub mod verification;
+
+// Every module is also reachable from the crate root (`netwright_receipts::merkle`, ...).
+pub use format::{digest, envelope, jcs, keys, scan, signature, statement, time};
+pub use proofs::{checkpoint, merkle};
+pub use verification::{parallel, stop, verify};
 
 pub use checkpoint::{Checkpoint, CheckpointError};
 pub use digest::{Algorithm, DigestSet};
