@@ -5,7 +5,7 @@
 //! - [`validate`]: schema, type and semantic checks reporting every error with its YAML
 //!   path, line and column;
 //! - [`crd`]: the CustomResourceDefinition and its JSON schema;
-//! - [`reference`]: the field reference (`docs/spec.md`) generated from the schema.
+//! - [`reference`](mod@reference): the field reference (`docs/spec.md`) generated from the schema.
 //!
 //! # Example
 //!

@@ -57,6 +57,7 @@
 //! ```
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod format;
 pub mod log;

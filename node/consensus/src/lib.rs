@@ -71,6 +71,7 @@
 //! ```
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod block;
 pub mod certificate;
