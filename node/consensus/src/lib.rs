@@ -14,8 +14,64 @@
 //!   and proven against equivocators;
 //! - [`keeper`], [`wal`]: vote tallies and the write-ahead signing records;
 //! - [`machine`]: the state machine itself.
+//!
+//! # Example
+//!
+//! A network of one validator decides its first block: the machine asks for block content,
+//! signs a proposal and both votes (each written to the WAL before it is sent) and decides.
+//!
+//! ```
+//! use netwright_consensus::{
+//!     BlockContent, BlockHash, Config, Ed25519Verifier, Effect, HeightContext, Input, Machine,
+//!     Signer, Step, Validator, ValidatorSet, WalRecord,
+//! };
+//!
+//! let signer = Signer::from_seed([1; 32]);
+//! let validators = ValidatorSet::new(vec![Validator { id: signer.id(), power: 10 }])?;
+//! let genesis = HeightContext::genesis(validators, BlockHash([0; 32]), 1_000);
+//! let mut machine =
+//!     Machine::new(Config::new("demo-chain"), signer, Ed25519Verifier, genesis, &[])?;
+//!
+//! // Height 1, round 0: this validator is the proposer, so it asks for the block's content.
+//! let effects = machine.start(2_000);
+//! assert!(effects.iter().any(|e| matches!(e, Effect::RequestBlock { height: 1, round: 0, .. })));
+//!
+//! let content = BlockContent {
+//!     height: 1,
+//!     round: 0,
+//!     txs: vec![b"transfer".to_vec()],
+//!     state_root: [0; 32],
+//!     evidence: vec![],
+//! };
+//! let effects = machine.handle(2_000, Input::BlockContent(content))?;
+//! let wal: Vec<&WalRecord> = effects
+//!     .iter()
+//!     .filter_map(|e| match e {
+//!         Effect::PersistWal(record) => Some(record),
+//!         _ => None,
+//!     })
+//!     .collect();
+//! // The proposal, the prevote, the prevote quorum that justifies the lock, the precommit.
+//! assert!(matches!(
+//!     wal[..],
+//!     [
+//!         WalRecord::Proposal { .. },
+//!         WalRecord::Vote(_),
+//!         WalRecord::Polka { .. },
+//!         WalRecord::Vote(_)
+//!     ]
+//! ));
+//! let decided = effects.iter().find_map(|e| match e {
+//!     Effect::Decide { block, .. } => Some(block),
+//!     _ => None,
+//! });
+//! assert_eq!(decided.map(|b| b.txs.clone()), Some(vec![b"transfer".to_vec()]));
+//! assert_eq!(machine.step(), Step::Decided);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod block;
 pub mod certificate;

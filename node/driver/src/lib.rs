@@ -19,6 +19,51 @@
 //! - [`sync`]: when to ask peers for blocks, and blocks received ahead of time;
 //! - [`codec`]: size-limited decoding of untrusted bytes;
 //! - [`config`], [`error`], [`status`].
+//!
+//! # Example
+//!
+//! A lone validator decides block 1 within one reaction. The runtime writes the WAL records
+//! before it sends anything, stores the commit, and says so; only then is the block committed:
+//!
+//! ```
+//! use ed25519_dalek::SigningKey;
+//! use netwright_driver::{Command, Driver, DriverConfig, Input, Restore};
+//! use netwright_ledger::{Genesis, GenesisValidator, Params, PublicKey};
+//!
+//! let seed = [1; 32];
+//! let genesis = Genesis {
+//!     chain_id: "demo-1".into(),
+//!     initial_height: 1,
+//!     genesis_time_ms: 1_000,
+//!     params: Params {
+//!         unbonding_period_blocks: 10,
+//!         min_validator_stake: 100,
+//!         max_txs_per_block: 1_000,
+//!     },
+//!     accounts: vec![],
+//!     validators: vec![GenesisValidator {
+//!         public_key: PublicKey::from(SigningKey::from_bytes(&seed).verifying_key()),
+//!         stake: 1_000,
+//!     }],
+//! };
+//! let mut driver =
+//!     Driver::new(&genesis, Some(seed), Restore::default(), DriverConfig::default())?;
+//!
+//! let reaction = driver.start(2_000)?;
+//! let position = |wanted: fn(&Command) -> bool| reaction.commands.iter().position(wanted);
+//! let first_wal = position(|c| matches!(c, Command::PersistWal { .. }));
+//! let first_send = position(|c| matches!(c, Command::Broadcast { .. }));
+//! assert!(first_wal < first_send);
+//! let Some(Command::Commit(commit)) = reaction.commands.last() else {
+//!     panic!("a lone validator decides at once: {:?}", reaction.commands);
+//! };
+//! assert_eq!((commit.height, driver.height()), (1, 0)); // decided, not yet stored
+//!
+//! // ... the runtime stores `commit` atomically, then:
+//! driver.handle(2_010, Input::Committed { height: 1 })?;
+//! assert_eq!(driver.height(), 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

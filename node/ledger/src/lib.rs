@@ -9,8 +9,61 @@
 //! [`Ledger::from_snapshot`], [`Ledger::check_tx`] / [`Ledger::check_txs`],
 //! [`Ledger::apply_block`], and the queries [`Ledger::account`] and
 //! [`Ledger::validators`].
+//!
+//! # Example
+//!
+//! From genesis, apply a block holding one signed transfer and read the balances:
+//!
+//! ```
+//! use ed25519_dalek::SigningKey;
+//! use netwright_ledger::{
+//!     Address, Genesis, GenesisAccount, GenesisValidator, Ledger, Params, PublicKey, TxBody,
+//!     TxPayload,
+//! };
+//!
+//! let alice = SigningKey::from_bytes(&[1; 32]);
+//! let alice_key = PublicKey::from(alice.verifying_key());
+//! let alice_address = Address::from_public_key(&alice_key);
+//! let bob = Address::from_public_key(&PublicKey::from(
+//!     SigningKey::from_bytes(&[2; 32]).verifying_key(),
+//! ));
+//! let validator = PublicKey::from(SigningKey::from_bytes(&[3; 32]).verifying_key());
+//!
+//! let genesis = Genesis {
+//!     chain_id: "demo-1".into(),
+//!     initial_height: 1,
+//!     genesis_time_ms: 1_000,
+//!     params: Params {
+//!         unbonding_period_blocks: 10,
+//!         min_validator_stake: 100,
+//!         max_txs_per_block: 1_000,
+//!     },
+//!     accounts: vec![GenesisAccount { address: alice_address, balance: 1_000 }],
+//!     validators: vec![GenesisValidator { public_key: validator, stake: 500 }],
+//! };
+//! let mut ledger = Ledger::from_genesis(&genesis)?;
+//!
+//! let transfer = TxPayload {
+//!     chain_id: "demo-1".into(),
+//!     signer: alice_key,
+//!     nonce: 0,
+//!     fee: 1,
+//!     body: TxBody::Transfer { to: bob, amount: 250 },
+//! }
+//! .sign(&alice)
+//! .encode();
+//!
+//! let outcome = ledger.apply_block(1, 2_000, &[transfer])?;
+//! assert_eq!(outcome.tx_results[0].result, Ok(()));
+//! assert_eq!(ledger.account(&bob).balance, 250);
+//! let alice_now = ledger.account(&alice_address);
+//! assert_eq!((alice_now.balance, alice_now.nonce), (749, 1)); // 250 sent, 1 fee
+//! assert_eq!(ledger.state_root(), outcome.state_root);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod address;
 pub mod codec;

@@ -3,9 +3,9 @@
 //! [`read_line`] accepts a line only when it is a canonical envelope around a
 //! canonical statement that follows the receipt format, checking canonical form
 //! while it reads (the statement's members have a fixed order, so it is read as
-//! a template; the free-form `body` is checked by [`crate::jcs`]'s validator).
+//! a template; the free-form `body` is checked by [`crate::format::jcs`]'s validator).
 //! It never explains a rejection: callers fall back to the reference reader
-//! [`crate::envelope::open_line`], which says exactly what is wrong. It accepts
+//! [`crate::format::envelope::open_line`], which says exactly what is wrong. It accepts
 //! a subset of what `open_line` accepts and yields the same values; tests hold
 //! it to that. Its base64 goes through `base64-simd` (vector decoding, strict:
 //! standard alphabet, padding, zero trailing bits), the reference reader's
@@ -16,11 +16,11 @@ use std::ops::Range;
 use base64_simd::AsOut as _;
 use ed25519_dalek::Signature;
 
-use crate::digest::{parse_hex32_bytes, DigestSet};
-use crate::envelope::{write_pae_header, HEAD, MIDDLE, PAYLOAD_TYPE, SIG_FIELD, TAIL};
-use crate::jcs::{Reader, MAX_FAST_DEPTH};
-use crate::keys::KeyId;
-use crate::statement::{
+use crate::format::digest::{parse_hex32_bytes, DigestSet};
+use crate::format::envelope::{write_pae_header, HEAD, MIDDLE, PAYLOAD_TYPE, SIG_FIELD, TAIL};
+use crate::format::jcs::{Reader, MAX_FAST_DEPTH};
+use crate::format::keys::KeyId;
+use crate::format::statement::{
     check_git_commit, check_kind, check_network, Parent, GENESIS, MAX_BODY_DEPTH, PREDICATE_TYPE,
     STATEMENT_TYPE,
 };
@@ -72,7 +72,7 @@ pub struct LineView<'a> {
 /// (the DSSE pre-authentication encoding of the payload) has been appended to
 /// `buffer`, and the view borrows the payload from it. On `None` the line is not
 /// something this fast path accepts: `buffer` may have grown (truncate it to its
-/// old length), and the caller must use [`crate::envelope::open_line`] for a
+/// old length), and the caller must use [`crate::format::envelope::open_line`] for a
 /// verdict and its reason.
 pub fn read_line<'b>(line: &[u8], buffer: &'b mut Vec<u8>) -> Option<LineView<'b>> {
     let (payload_b64, keyid_hex, sig_b64) = split_fixed(line)?;
@@ -135,7 +135,7 @@ fn decoded_len(b64: &[u8]) -> Option<usize> {
 }
 
 /// Reads canonical statement bytes that follow the receipt format (the same
-/// rules as [`crate::statement::Receipt::from_value`] plus canonical form).
+/// rules as [`crate::format::statement::Receipt::from_value`] plus canonical form).
 pub fn scan_statement(payload: &[u8]) -> Option<StatementView<'_>> {
     let text = std::str::from_utf8(payload).ok()?;
     let mut r = Reader::new(text);
@@ -178,7 +178,7 @@ pub fn scan_statement(payload: &[u8]) -> Option<StatementView<'_>> {
     let spec_digest = digest_set(&mut r)?;
     r.lit(b"},\"time\":")?;
     let time = r.plain_string()?;
-    crate::time::check(time).ok()?;
+    crate::format::time::check(time).ok()?;
     r.lit(b",\"version\":1},\"predicateType\":\"")?;
     r.lit(PREDICATE_TYPE.as_bytes())?;
     r.lit(b"\",\"subject\":[{\"digest\":")?;

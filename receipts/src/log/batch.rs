@@ -8,11 +8,11 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
-use crate::digest::DigestSet;
-use crate::envelope::{envelope_len, write_envelope, write_pae_header, PAYLOAD_TYPE};
-use crate::keys::Signer;
-use crate::merkle::{leaf_hash, Hash};
-use crate::statement::{Parent, StatementParts};
+use crate::format::digest::DigestSet;
+use crate::format::envelope::{envelope_len, write_envelope, write_pae_header, PAYLOAD_TYPE};
+use crate::format::keys::Signer;
+use crate::format::statement::{Parent, StatementParts};
+use crate::proofs::merkle::{leaf_hash, Hash};
 
 /// Statements per unit of signing work.
 pub const SIGN_CHUNK: usize = 64;
@@ -137,10 +137,10 @@ pub fn chain_and_sign(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::envelope::seal;
-    use crate::keys::KeyId;
-    use crate::statement::{Kind, Receipt, Subject};
-    use crate::time::Timestamp;
+    use crate::format::envelope::seal;
+    use crate::format::keys::KeyId;
+    use crate::format::statement::{Kind, Receipt, Subject};
+    use crate::format::time::Timestamp;
 
     fn receipt(seq: u64, actor: KeyId, parent: Parent) -> Receipt {
         Receipt {

@@ -16,7 +16,7 @@ use ed25519_dalek::hazmat::{raw_sign, ExpandedSecretKey};
 use ed25519_dalek::{Signature, SigningKey, VerifyingKey};
 use sha2::Sha512;
 
-use crate::digest::{parse_hex32, sha256};
+use crate::format::digest::{parse_hex32, sha256};
 
 const PRIVATE_PREFIX: &str = "ed25519-private ";
 const PUBLIC_PREFIX: &str = "ed25519-public ";
@@ -370,7 +370,7 @@ mod tests {
         for len in [0usize, 1, 63, 64, 65, 900] {
             let message = vec![len as u8; len];
             assert_eq!(signer.sign(&message), key.sign(&message));
-            assert!(crate::signature::verify(
+            assert!(crate::format::signature::verify(
                 signer.verifying_key().as_bytes(),
                 &message,
                 &signer.sign(&message).to_bytes()

@@ -9,10 +9,10 @@ use base64::Engine as _;
 use ed25519_dalek::Signature;
 use serde_json::Value;
 
-use crate::digest::DigestSet;
-use crate::jcs::{to_canonical, write_decimal, CanonicalError};
-use crate::keys::{KeyId, Signer};
-use crate::statement::{canonical_body_depth, Receipt, StatementError, MAX_BODY_DEPTH};
+use crate::format::digest::DigestSet;
+use crate::format::jcs::{to_canonical, write_decimal, CanonicalError};
+use crate::format::keys::{KeyId, Signer};
+use crate::format::statement::{canonical_body_depth, Receipt, StatementError, MAX_BODY_DEPTH};
 
 /// DSSE payload type of receipt statements.
 pub const PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
@@ -261,7 +261,7 @@ fn diagnose(line: &[u8]) -> FormatError {
 /// Reads one log line: envelope and statement, both required canonical.
 /// The signature is decoded but not verified. This is the reference reader: it
 /// builds a JSON tree, re-serializes it and names what is wrong; the verifier
-/// reads lines with the faster [`crate::scan::read_line`] and asks this function
+/// reads lines with the faster [`crate::format::scan::read_line`] and asks this function
 /// only about the lines that one does not accept.
 pub fn open_line(line: &[u8]) -> Result<SignedReceipt, FormatError> {
     let Some((payload_b64, keyid_hex, sig_b64)) = split_template(line) else {
@@ -316,8 +316,8 @@ pub fn open_line(line: &[u8]) -> Result<SignedReceipt, FormatError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::statement::{Kind, Parent, Subject};
-    use crate::time::Timestamp;
+    use crate::format::statement::{Kind, Parent, Subject};
+    use crate::format::time::Timestamp;
 
     fn sealed() -> SignedReceipt {
         let signer = Signer::from_seed(&[9; 32]);

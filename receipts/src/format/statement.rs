@@ -4,13 +4,13 @@ use std::fmt;
 
 use serde_json::{json, Map, Value};
 
-use crate::digest::{parse_hex32, DigestSet};
-use crate::jcs::{
+use crate::format::digest::{parse_hex32, DigestSet};
+use crate::format::jcs::{
     check_map_numbers, nesting_depth, value_depth, write_map, write_string, write_string_content,
     write_u64, CanonicalError, MAX_SAFE_INTEGER,
 };
-use crate::keys::KeyId;
-use crate::time::Timestamp;
+use crate::format::keys::KeyId;
+use crate::format::time::Timestamp;
 
 /// `_type` of every statement.
 pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
@@ -266,7 +266,7 @@ pub struct StatementParts {
 
 impl StatementParts {
     /// Serializes the fields canonically (RFC 8785) around the parent gap. Errors
-    /// name the offending value by JSON Pointer, as [`crate::jcs::to_canonical`] does.
+    /// name the offending value by JSON Pointer, as [`crate::format::jcs::to_canonical`] does.
     pub fn new(f: StatementFields<'_>) -> Result<Self, CanonicalError> {
         let mut out = Vec::with_capacity(768);
         out.extend_from_slice(b"{\"_type\":");

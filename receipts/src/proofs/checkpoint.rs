@@ -17,9 +17,9 @@ use base64::Engine as _;
 use ed25519_dalek::VerifyingKey;
 use sha2::{Digest, Sha256};
 
-use crate::keys::{KeyId, Signer, TrustedKeys};
-use crate::merkle::Hash;
-use crate::signature;
+use crate::format::keys::{KeyId, Signer, TrustedKeys};
+use crate::format::signature;
+use crate::proofs::merkle::Hash;
 
 /// The signature line prefix: EM DASH (U+2014) and a space.
 const DASH: &str = "\u{2014} ";

@@ -2,52 +2,37 @@
 //!
 //! Files: `<log>` (the receipts), `<log>.lock` (held with an exclusive OS advisory
 //! lock by the single writer) and `<log>.checkpoints/` (signed checkpoint notes).
+//!
+//! - this module: the [`LogWriter`] (open, append, group commit, checkpoints) and [`LogError`];
+//! - `batch`: chaining and signing a batch of statements into log lines;
+//! - `lock`: the single-writer lock file;
+//! - `torn`: splitting the log into lines, and the incomplete last line of a crash.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use crate::batch::{chain_and_sign, SignedBatch, SIGN_CHUNK};
-use crate::checkpoint::{
-    check_origin, checkpoints_dir, latest_note, note_file_name, origin_for, Checkpoint,
-};
-use crate::digest::DigestSet;
-use crate::envelope::{open_line, FormatError};
-use crate::jcs::CanonicalError;
-use crate::keys::Signer;
-use crate::merkle::{leaf_hash, root, Hash};
-use crate::parallel::{default_threads, map_chunks_dynamic};
-use crate::statement::{
+mod batch;
+mod lock;
+mod torn;
+
+pub use lock::lock_path;
+pub use torn::{repair_torn_tail, split_lines, TornTail};
+
+use crate::format::digest::DigestSet;
+use crate::format::envelope::{open_line, FormatError};
+use crate::format::jcs::CanonicalError;
+use crate::format::keys::Signer;
+use crate::format::statement::{
     check_draft, check_network, Draft, Parent, StatementError, StatementFields, StatementParts,
 };
-
-/// An incomplete final line: bytes after the last newline.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TornTail {
-    /// 1-based line number of the incomplete line.
-    pub line: usize,
-    /// Byte offset where it starts (the log is sound up to here).
-    pub offset: u64,
-    /// The incomplete bytes.
-    pub bytes: Vec<u8>,
-}
-
-/// Splits log bytes into complete lines (without newlines) and a torn tail, if any.
-pub fn split_lines(bytes: &[u8]) -> (Vec<Range<usize>>, Option<TornTail>) {
-    let mut lines = Vec::new();
-    let mut start = 0;
-    for i in memchr::memchr_iter(b'\n', bytes) {
-        lines.push(start..i);
-        start = i + 1;
-    }
-    let torn = (start < bytes.len()).then(|| TornTail {
-        line: lines.len() + 1,
-        offset: start as u64,
-        bytes: bytes[start..].to_vec(),
-    });
-    (lines, torn)
-}
+use crate::proofs::checkpoint::{
+    check_origin, checkpoints_dir, latest_note, note_file_name, origin_for, Checkpoint,
+};
+use crate::proofs::merkle::{leaf_hash, root, Hash};
+use crate::verification::parallel::{default_threads, map_chunks_dynamic};
+use batch::{chain_and_sign, SignedBatch, SIGN_CHUNK};
+use lock::acquire_lock;
 
 /// A log operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -114,32 +99,10 @@ impl From<CanonicalError> for LogError {
     }
 }
 
-fn io(path: &Path) -> impl Fn(std::io::Error) -> LogError + '_ {
+pub(super) fn io(path: &Path) -> impl Fn(std::io::Error) -> LogError + '_ {
     move |source| LogError::Io {
         path: path.to_owned(),
         source,
-    }
-}
-
-/// The lock file of a log: `<log>.lock`.
-pub fn lock_path(log: &Path) -> PathBuf {
-    let mut name = log.as_os_str().to_owned();
-    name.push(".lock");
-    PathBuf::from(name)
-}
-
-fn acquire_lock(log: &Path) -> Result<File, LogError> {
-    let lock = lock_path(log);
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock)
-        .map_err(io(&lock))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(LogError::Locked { lock }),
-        Err(std::fs::TryLockError::Error(source)) => Err(LogError::Io { path: lock, source }),
     }
 }
 
@@ -385,41 +348,4 @@ fn sync_parent(path: &Path) -> Result<(), LogError> {
     File::open(parent)
         .and_then(|d| d.sync_all())
         .map_err(io(parent))
-}
-
-/// Cuts an incomplete final line, under the writer lock, and reports what was cut.
-/// Returns `None` when the log ends cleanly. Call it only after recording the event.
-pub fn repair_torn_tail(path: &Path) -> Result<Option<TornTail>, LogError> {
-    let _lock = acquire_lock(path)?;
-    let bytes = std::fs::read(path).map_err(io(path))?;
-    let (_, torn) = split_lines(&bytes);
-    let Some(tail) = torn else {
-        return Ok(None);
-    };
-    let file = OpenOptions::new()
-        .write(true)
-        .open(path)
-        .map_err(io(path))?;
-    file.set_len(tail.offset).map_err(io(path))?;
-    file.sync_all().map_err(io(path))?;
-    Ok(Some(tail))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn split_reports_torn_tail_with_offset() {
-        let (lines, torn) = split_lines(b"a\nbc\nde");
-        assert_eq!(lines, vec![0..1, 2..4]);
-        let torn = torn.unwrap();
-        assert_eq!(
-            (torn.line, torn.offset, torn.bytes.as_slice()),
-            (3, 5, &b"de"[..])
-        );
-        let (lines, torn) = split_lines(b"a\n\n");
-        assert_eq!(lines, vec![0..1, 2..2]);
-        assert!(torn.is_none());
-    }
 }

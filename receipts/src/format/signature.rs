@@ -66,7 +66,7 @@ pub fn verify_batch(items: &[Signed<'_>]) -> Vec<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::Signer;
+    use crate::format::keys::Signer;
 
     fn signed(signer: &Signer, message: &[u8]) -> [u8; 64] {
         signer.sign(message).to_bytes()

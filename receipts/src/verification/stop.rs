@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::verify::{Finding, Report};
+use crate::verification::verify::{Finding, Report};
 
 /// Why a network must be halted, ordered from least to most severe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
