@@ -8,6 +8,8 @@
 //!   report status.
 //! - [`local`]: the local backend: a network as `netwright-node` processes and managed relay
 //!   chains on this machine, supervised, under `.netwright/<network>/`.
+//! - [`chain`]: the on-chain client backends use to stake, unstake and fund through a node's
+//!   RPC.
 //! - [`durable`]: the one way files are written: atomically and fsynced, so that a kill or
 //!   a power loss leaves the old content or the new, never a torn file.
 //! - [`reconcile`]: the loop around the planner: halts, approvals, applying through a
@@ -38,6 +40,7 @@
 #![warn(missing_docs)]
 
 pub mod backend;
+pub mod chain;
 pub mod durable;
 pub mod local;
 pub mod plan;

@@ -4,11 +4,12 @@
 use std::time::{Duration, Instant};
 
 use netwright_crds::EffectiveSpec;
-use netwright_ledger::{PublicKey, TxBody, TxPayload};
+use netwright_ledger::PublicKey;
 use netwright_node_api::client::ClientError;
 use netwright_node_api::keys::NodeKey;
 
 use crate::backend::BackendError;
+use crate::chain::{Chain, ChainError};
 use crate::plan::{genesis_bytes, genesis_digest, Action, Digest, GenesisRecipe, KeySet, Topology};
 
 use super::config::NodeSettings;
@@ -22,6 +23,10 @@ type R = Result<(), BackendError>;
 
 fn err(message: impl Into<String>) -> BackendError {
     BackendError::new(message)
+}
+
+fn chain_err(e: ChainError) -> BackendError {
+    err(e.to_string())
 }
 
 fn rpc_err(e: ClientError) -> BackendError {
@@ -409,38 +414,11 @@ fn chain_id(b: &LocalBackend) -> Result<String, BackendError> {
         .ok_or_else(|| err("the network has no genesis yet"))
 }
 
-/// Signs `body` with `key` at the account's next nonce and waits for its commit.
-fn submit(
-    rpc: &NodeRpc,
-    port: u16,
-    chain_id: &str,
-    key: &NodeKey,
-    signer: PublicKey,
-    body: TxBody,
-) -> R {
-    let address = keys::address(&signer);
-    let account = rpc.account(port, &address).map_err(rpc_err)?;
-    let tx = TxPayload {
-        chain_id: chain_id.to_owned(),
-        signer,
-        nonce: account.nonce,
-        fee: 0,
-        body,
-    }
-    .sign(&keys::signing_key(key));
-    rpc.submit_and_wait(port, &tx.encode())
-        .map(drop)
-        .map_err(|e| err(format!("submitting {body:?} from {address}: {e}")))
-}
-
-/// The bonded stake of `public` as a node's `/validators` lists it.
+/// The bonded stake of `public` as the node on `port` lists it.
 fn stake_of(rpc: &NodeRpc, port: u16, public: &PublicKey) -> Result<u64, BackendError> {
-    let hex = public.to_string();
-    let vals = rpc.validators(port).map_err(rpc_err)?;
-    Ok(vals
-        .iter()
-        .find(|v| v.public_key.eq_ignore_ascii_case(&hex))
-        .map_or(0, |v| v.stake))
+    let client = rpc.at(port).map_err(rpc_err)?;
+    rpc.block_on(Chain::new(&client, "").stake_of(public))
+        .map_err(chain_err)
 }
 
 fn wait_for_stake(b: &LocalBackend, node: &str, public: &PublicKey, target: u64) -> R {
@@ -467,69 +445,30 @@ fn wait_for_stake(b: &LocalBackend, node: &str, public: &PublicKey, target: u64)
 
 fn stake(b: &LocalBackend, node: &str, amount: u64, target: u64) -> R {
     let (key, public) = node_key(b, node)?;
-    let chain = chain_id(b)?;
-    let port = healthy_port(b)?;
-    let current = stake_of(&b.rpc, port, &public)?;
-    if current == target {
-        return b.update(|s| {
-            s.stakes.insert(node.to_owned(), target);
-            Ok(())
-        });
-    }
-    if current.checked_add(amount) != Some(target) {
-        return Err(err(format!(
-            "node {node} has stake {current} on-chain; adding {amount} does not give {target}: plan again"
-        )));
-    }
-    let address = keys::address(&public);
-    let balance = b.rpc.account(port, &address).map_err(rpc_err)?.balance;
-    if balance < amount {
-        let treasury_path = b.layout.treasury_key();
-        let treasury = keys::load_if_present(&treasury_path)?
-            .ok_or_else(|| err("no treasury key to fund the stake from"))?;
-        let treasury_public = keys::public_key(&treasury, &treasury_path)?;
-        let to = netwright_ledger::Address::from_public_key(&public);
-        let top_up = amount - balance;
-        submit(
-            &b.rpc,
-            port,
-            &chain,
-            &treasury,
-            treasury_public,
-            TxBody::Transfer { to, amount: top_up },
-        )?;
-        let now = b.rpc.account(port, &address).map_err(rpc_err)?.balance;
-        if now < amount {
-            return Err(err(format!(
-                "the treasury transfer of {top_up} to {node} ({address}) committed but its balance is {now}; is the treasury funded?"
-            )));
-        }
-    }
-    submit(&b.rpc, port, &chain, &key, public, TxBody::Stake { amount })?;
+    let chain_id = chain_id(b)?;
+    let client = b.rpc.at(healthy_port(b)?).map_err(rpc_err)?;
+    let treasury = keys::load_if_present(&b.layout.treasury_key())?.map(|k| keys::signing_key(&k));
+    let chain = Chain::new(&client, &chain_id);
+    b.rpc
+        .block_on(chain.stake(
+            node,
+            &keys::signing_key(&key),
+            treasury.as_ref(),
+            amount,
+            target,
+        ))
+        .map_err(chain_err)?;
     wait_for_stake(b, node, &public, target)
 }
 
 fn unstake(b: &LocalBackend, node: &str, amount: u64, target: u64) -> R {
     let (key, public) = node_key(b, node)?;
-    let chain = chain_id(b)?;
-    let port = healthy_port(b)?;
-    let current = stake_of(&b.rpc, port, &public)?;
-    if current == target {
-        return wait_for_stake(b, node, &public, target);
-    }
-    if current.checked_sub(amount) != Some(target) {
-        return Err(err(format!(
-            "node {node} has stake {current} on-chain; removing {amount} does not give {target}: plan again"
-        )));
-    }
-    submit(
-        &b.rpc,
-        port,
-        &chain,
-        &key,
-        public,
-        TxBody::Unstake { amount },
-    )?;
+    let chain_id = chain_id(b)?;
+    let client = b.rpc.at(healthy_port(b)?).map_err(rpc_err)?;
+    let chain = Chain::new(&client, &chain_id);
+    b.rpc
+        .block_on(chain.unstake(node, &keys::signing_key(&key), amount, target))
+        .map_err(chain_err)?;
     wait_for_stake(b, node, &public, target)
 }
 

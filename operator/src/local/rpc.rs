@@ -42,8 +42,13 @@ impl NodeRpc {
     }
 
     /// The client for the server on loopback `port` (sharing the connection pool).
-    fn at(&self, port: u16) -> Result<RpcClient, ClientError> {
+    pub fn at(&self, port: u16) -> Result<RpcClient, ClientError> {
         self.client.for_url(&url(port))
+    }
+
+    /// Runs `future` (for example a [`crate::chain::Chain`] call) on this client's runtime.
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
     }
 
     /// `GET /status` of the node whose RPC listens on `port`.
