@@ -10,7 +10,8 @@
 
 use std::time::{Duration, Instant};
 
-use netwright_crds::{effective_spec, EffectiveSpec, Network};
+use netwright_crds::validate::validate_source;
+use netwright_crds::{effective_spec, EffectiveSpec};
 
 mod support;
 use netwright_operator::backend::Backend;
@@ -24,7 +25,10 @@ use support::node_bin;
 const PATIENCE: Duration = Duration::from_secs(120);
 
 fn spec(yaml: &str) -> EffectiveSpec {
-    let network: Network = serde_yaml::from_str(yaml).expect("test network parses");
+    let report = validate_source(yaml).expect("the schema renders").remove(0);
+    let network = report
+        .network
+        .unwrap_or_else(|| panic!("test network is invalid: {:?}", report.diagnostics));
     effective_spec(&network.spec)
 }
 
