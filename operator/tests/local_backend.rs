@@ -356,6 +356,59 @@ fn local_network_lives_scales_restarts_and_resumes() {
 }
 
 #[test]
+fn a_node_whose_data_directory_is_deleted_is_reported_stopped_and_not_restarted() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let mut net = Net {
+        backend: open(root.path()),
+        _root: root,
+    };
+    let one = validators_spec(1);
+    reconcile(&mut net.backend, &one);
+    all_above(&mut net.backend, &one, 2);
+    let node = "validator-0";
+    let data = net
+        .backend
+        .layout()
+        .node_home(node)
+        .join(netwright_node::home::DATA_DIR);
+    std::fs::remove_dir_all(&data).expect("delete the data directory");
+
+    eventually(&mut net.backend, &one, "the node to stop", |b| {
+        let (nodes, _) = b.status(&one).expect("status");
+        nodes.iter().any(|n| n.name == node && !n.running)
+    });
+    let events = net.backend.supervise().expect("supervise");
+    assert_eq!(
+        events,
+        [SupervisorEvent::DataMissing {
+            node: node.into(),
+            data_dir: data.display().to_string(),
+        }],
+        "the supervisor reports the node instead of restarting it on an empty store"
+    );
+    assert_eq!(
+        net.backend.supervise().expect("supervise"),
+        [],
+        "reported once, not retried"
+    );
+    assert!(!data.exists(), "nothing recreated the data directory");
+
+    let (nodes, _) = net.backend.status(&one).expect("status");
+    let status = nodes.iter().find(|n| n.name == node).expect("node listed");
+    assert!(!status.running && !status.healthy, "{status:?}");
+    let line = status.last_log_line.as_deref().unwrap_or_default();
+    assert!(
+        line.contains("node.redb") && line.contains("was deleted"),
+        "status gives the node's own reason: {line:?}"
+    );
+    let observed = net.backend.observe(&one).expect("observe");
+    assert!(
+        !plan(&one, &observed).expect("plan").is_empty(),
+        "a network whose node stopped is not converged"
+    );
+}
+
+#[test]
 fn managed_anvil_relay_chain_runs_is_supervised_and_stops() {
     if std::env::var("NETWRIGHT_SKIP_ANVIL").as_deref() == Ok("1") {
         eprintln!("NETWRIGHT_SKIP_ANVIL=1: skipping the managed relay chain test");
