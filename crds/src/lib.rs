@@ -5,6 +5,7 @@
 //! - [`validate`]: schema, type and semantic checks reporting every error with its YAML
 //!   path, line and column;
 //! - [`crd`]: the CustomResourceDefinition and its JSON schema;
+//! - [`emit`]: the YAML emitter the CRD is written with;
 //! - [`reference`](mod@reference): the field reference (`docs/spec.md`) generated from the schema.
 //!
 //! # Example
@@ -48,6 +49,7 @@ pub mod crd;
 pub mod defaults;
 pub mod duration;
 pub mod effective;
+pub mod emit;
 pub mod metrics;
 pub mod profile;
 pub mod reference;

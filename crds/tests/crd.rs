@@ -10,7 +10,18 @@ const CRD_FILE: &str = "crds/networks.netwright.dev.yaml";
 fn checked_in() -> CustomResourceDefinition {
     let text =
         std::fs::read_to_string(common::repo_root().join(CRD_FILE)).expect("CRD file exists");
-    serde_yaml::from_str(&text).expect("the CRD YAML parses as a CustomResourceDefinition")
+    let stream = netwright_crds::validate::yaml::load(&text);
+    assert!(
+        stream.error.is_none(),
+        "the CRD YAML loads: {:?}",
+        stream.error
+    );
+    let [document] = &stream.documents[..] else {
+        panic!("one document, found {}", stream.documents.len())
+    };
+    assert!(document.issues.is_empty(), "{:?}", document.issues);
+    serde_json::from_value(document.root.to_json())
+        .expect("the CRD YAML parses as a CustomResourceDefinition")
 }
 
 #[test]

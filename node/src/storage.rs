@@ -7,9 +7,19 @@
 //! transaction, so a crash leaves either all of them or none. redb checksums its pages and
 //! repairs (rolls back to the last good commit) on open after an unclean shutdown.
 //!
+//! The database file must stay where it was opened. A file deleted (or replaced) under a
+//! running node keeps accepting writes through the open descriptor, and every one of them is
+//! lost: for a validator that includes the consensus WAL, its protection against signing
+//! twice after a restart. So the device and inode of the file are recorded when it is opened,
+//! and every WAL append, WAL prune and block commit checks them before and after its write
+//! transaction ([`Storage::check_present`], also called on a timer by the runtime): a file that
+//! is gone or is another file fails the write with [`StorageError::Gone`], and the write counts
+//! as not done.
+//!
 //! The methods block on disk I/O; async callers should use `spawn_blocking`.
 
-use std::path::Path;
+use std::fs::{Metadata, OpenOptions};
+use std::path::{Path, PathBuf};
 
 use crate::driver::{Commit, CommittedState, Restore};
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
@@ -68,6 +78,61 @@ pub enum StorageError {
     /// The file holds something this version cannot read, or a stored record is malformed.
     #[error("database: {0}")]
     Corrupt(String),
+    /// The database file the node opened is no longer at its path: deleted, or replaced by
+    /// another file. Writes to it would be lost, so none is acknowledged.
+    #[error("database file {path} {how} while the node had it open; nothing written since is durable, so the node stops")]
+    Gone {
+        /// Path of the database file.
+        path: PathBuf,
+        /// What happened to it.
+        how: GoneHow,
+    },
+}
+
+/// How a database file went away under a running node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GoneHow {
+    /// Nothing is at the path any more (the file or its directory was deleted).
+    Deleted,
+    /// Another file is at the path (same name, different device or inode).
+    Replaced,
+}
+
+impl std::fmt::Display for GoneHow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            GoneHow::Deleted => "was deleted",
+            GoneHow::Replaced => "was replaced by another file",
+        })
+    }
+}
+
+/// Which file a path names: device and inode on Unix (elsewhere only presence is checked).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct FileIdentity {
+    device: u64,
+    inode: u64,
+}
+
+impl FileIdentity {
+    fn of(meta: &Metadata) -> Self {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            Self {
+                device: meta.dev(),
+                inode: meta.ino(),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = meta;
+            Self {
+                device: 0,
+                inode: 0,
+            }
+        }
+    }
 }
 
 fn db_err<E: Into<redb::Error>>(e: E) -> StorageError {
@@ -117,6 +182,10 @@ pub struct StoredBlock {
 /// The node database.
 pub struct Storage {
     db: Database,
+    /// Path of the database file.
+    path: PathBuf,
+    /// The file that was opened, to tell whether the path still names it.
+    identity: FileIdentity,
 }
 
 impl std::fmt::Debug for Storage {
@@ -132,7 +201,22 @@ impl Storage {
             path: data_dir.to_path_buf(),
             source,
         })?;
-        let db = Database::create(data_dir.join(DB_FILE)).map_err(db_err)?;
+        let path = data_dir.join(DB_FILE);
+        let io_err = |source| StorageError::Io {
+            path: path.clone(),
+            source,
+        };
+        // Opened here rather than by redb so that the identity is read from the very file the
+        // database uses, not from whatever the path names a moment later.
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io_err)?;
+        let identity = FileIdentity::of(&file.metadata().map_err(io_err)?);
+        let db = Database::builder().create_file(file).map_err(db_err)?;
         let txn = db.begin_write().map_err(db_err)?;
         {
             txn.open_table(BLOCKS).map_err(db_err)?;
@@ -161,7 +245,44 @@ impl Storage {
             }
         }
         txn.commit().map_err(db_err)?;
-        Ok(Self { db })
+        Ok(Self { db, path, identity })
+    }
+
+    /// Path of the database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Checks that the database file opened is still at its path: `Err(StorageError::Gone)` if
+    /// it was deleted (alone or with its directory) or replaced by another file, `Err(Io)` if
+    /// the path cannot be examined.
+    pub fn check_present(&self) -> Result<(), StorageError> {
+        let gone = |how| StorageError::Gone {
+            path: self.path.clone(),
+            how,
+        };
+        match std::fs::metadata(&self.path) {
+            Ok(meta) if FileIdentity::of(&meta) == self.identity => Ok(()),
+            Ok(_) => Err(gone(GoneHow::Replaced)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(gone(GoneHow::Deleted)),
+            Err(source) => Err(StorageError::Io {
+                path: self.path.clone(),
+                source,
+            }),
+        }
+    }
+
+    /// Runs one write transaction between two presence checks: a file gone before it is never
+    /// written, and a file gone by the time it committed turns its success into
+    /// [`StorageError::Gone`], since the write is not where a restart would look for it.
+    fn guarded_write<T>(
+        &self,
+        write: impl FnOnce() -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        self.check_present()?;
+        let out = write()?;
+        self.check_present()?;
+        Ok(out)
     }
 
     /// Commits a decided block, its certificate, the state changes it produced and the new tip,
@@ -205,6 +326,15 @@ impl Storage {
     }
 
     fn commit_inner(
+        &self,
+        commit: &BlockCommit<'_>,
+        state_writes: &[StateWrite],
+        next_context: Option<&[u8]>,
+    ) -> Result<(), StorageError> {
+        self.guarded_write(|| self.commit_txn(commit, state_writes, next_context))
+    }
+
+    fn commit_txn(
         &self,
         commit: &BlockCommit<'_>,
         state_writes: &[StateWrite],
@@ -443,6 +573,10 @@ impl Storage {
     }
 
     fn append_wal_inner(&self, height: Option<u64>, record: &[u8]) -> Result<u64, StorageError> {
+        self.guarded_write(|| self.append_wal_txn(height, record))
+    }
+
+    fn append_wal_txn(&self, height: Option<u64>, record: &[u8]) -> Result<u64, StorageError> {
         let txn = self.db.begin_write().map_err(db_err)?;
         let seq;
         {
@@ -486,6 +620,10 @@ impl Storage {
     /// (records of heights that are committed are no longer needed). Sequence numbers are never
     /// reused. Returns how many records were removed.
     pub fn prune_wal(&self, through: u64) -> Result<u64, StorageError> {
+        self.guarded_write(|| self.prune_wal_txn(through))
+    }
+
+    fn prune_wal_txn(&self, through: u64) -> Result<u64, StorageError> {
         let txn = self.db.begin_write().map_err(db_err)?;
         let removed;
         {
@@ -505,6 +643,10 @@ impl Storage {
     /// Deletes the write-ahead records appended with [`Storage::append_wal_at`] for heights
     /// below `below_height`. Returns how many records were removed.
     pub fn prune_wal_below(&self, below_height: u64) -> Result<u64, StorageError> {
+        self.guarded_write(|| self.prune_wal_below_txn(below_height))
+    }
+
+    fn prune_wal_below_txn(&self, below_height: u64) -> Result<u64, StorageError> {
         let txn = self.db.begin_write().map_err(db_err)?;
         let mut removed = 0;
         {
@@ -702,6 +844,72 @@ mod tests {
         assert_eq!(left, vec![b"h3".to_vec()]);
         assert_eq!(s.restore().unwrap().wal, vec![b"h3".to_vec()]);
         assert!(s.restore().unwrap().committed.is_none());
+    }
+
+    #[test]
+    fn writes_to_a_deleted_database_are_refused_and_name_the_file() {
+        let home = tempfile::tempdir().unwrap();
+        let data = home.path().join("data");
+        let s = Storage::open(&data).unwrap();
+        s.append_wal_at(1, b"before").unwrap();
+        s.check_present().unwrap();
+        std::fs::remove_dir_all(&data).unwrap();
+
+        let err = s.append_wal_at(1, b"after").unwrap_err();
+        assert!(
+            matches!(&err, StorageError::Gone { how: GoneHow::Deleted, path } if *path == data.join(DB_FILE)),
+            "{err}"
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains(&data.join(DB_FILE).display().to_string()),
+            "{text}"
+        );
+        assert!(text.contains("was deleted"), "{text}");
+        let err = s
+            .commit_block(&commit(1, b"b1", b"c1"), &[set("a", "1")])
+            .unwrap_err();
+        assert!(matches!(err, StorageError::Gone { .. }), "{err}");
+        assert!(matches!(
+            s.prune_wal_below(5),
+            Err(StorageError::Gone { .. })
+        ));
+        assert!(
+            !data.exists(),
+            "a refused write recreates nothing at the path"
+        );
+    }
+
+    #[test]
+    fn a_database_file_replaced_under_the_node_is_noticed() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Storage::open(dir.path()).unwrap();
+        let path = dir.path().join(DB_FILE);
+        std::fs::rename(&path, dir.path().join("moved.redb")).unwrap();
+        std::fs::write(&path, b"").unwrap();
+        let err = s.check_present().unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StorageError::Gone {
+                    how: GoneHow::Replaced,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(matches!(
+            s.append_wal(b"r"),
+            Err(StorageError::Gone {
+                how: GoneHow::Replaced,
+                ..
+            })
+        ));
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().len(),
+            0,
+            "nothing written"
+        );
     }
 
     #[test]

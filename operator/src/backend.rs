@@ -50,6 +50,14 @@ pub struct NodeStatus {
     pub restarts: u64,
     /// Where its RPC answers (`http://127.0.0.1:PORT` locally).
     pub rpc: Option<String>,
+    /// For a node whose process is not running, the last line of its log, when there is one:
+    /// a node that stops on an error writes that error last.
+    #[serde(
+        default,
+        rename = "lastLogLine",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub last_log_line: Option<String>,
 }
 
 /// One managed relay chain as a status view shows it.

@@ -10,7 +10,8 @@
 
 use std::time::{Duration, Instant};
 
-use netwright_crds::{effective_spec, EffectiveSpec, Network};
+use netwright_crds::validate::validate_source;
+use netwright_crds::{effective_spec, EffectiveSpec};
 
 mod support;
 use netwright_operator::backend::Backend;
@@ -22,7 +23,10 @@ use support::node_bin;
 const PATIENCE: Duration = Duration::from_secs(120);
 
 fn spec(yaml: &str) -> EffectiveSpec {
-    let network: Network = serde_yaml::from_str(yaml).expect("test network parses");
+    let report = validate_source(yaml).expect("the schema renders").remove(0);
+    let network = report
+        .network
+        .unwrap_or_else(|| panic!("test network is invalid: {:?}", report.diagnostics));
     effective_spec(&network.spec)
 }
 
@@ -346,6 +350,59 @@ fn local_network_lives_scales_restarts_and_resumes() {
     println!(
         "resumed after down at height {before}: {:?}",
         heights(&mut net.backend, &four)
+    );
+}
+
+#[test]
+fn a_node_whose_data_directory_is_deleted_is_reported_stopped_and_not_restarted() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let mut net = Net {
+        backend: open(root.path()),
+        _root: root,
+    };
+    let one = validators_spec(1);
+    reconcile(&mut net.backend, &one);
+    all_above(&mut net.backend, &one, 2);
+    let node = "validator-0";
+    let data = net
+        .backend
+        .layout()
+        .node_home(node)
+        .join(netwright_node::home::DATA_DIR);
+    std::fs::remove_dir_all(&data).expect("delete the data directory");
+
+    eventually(&mut net.backend, &one, "the node to stop", |b| {
+        let (nodes, _) = b.status(&one).expect("status");
+        nodes.iter().any(|n| n.name == node && !n.running)
+    });
+    let events = net.backend.supervise().expect("supervise");
+    assert_eq!(
+        events,
+        [SupervisorEvent::DataMissing {
+            node: node.into(),
+            data_dir: data.display().to_string(),
+        }],
+        "the supervisor reports the node instead of restarting it on an empty store"
+    );
+    assert_eq!(
+        net.backend.supervise().expect("supervise"),
+        [],
+        "reported once, not retried"
+    );
+    assert!(!data.exists(), "nothing recreated the data directory");
+
+    let (nodes, _) = net.backend.status(&one).expect("status");
+    let status = nodes.iter().find(|n| n.name == node).expect("node listed");
+    assert!(!status.running && !status.healthy, "{status:?}");
+    let line = status.last_log_line.as_deref().unwrap_or_default();
+    assert!(
+        line.contains("node.redb") && line.contains("was deleted"),
+        "status gives the node's own reason: {line:?}"
+    );
+    let observed = net.backend.observe(&one).expect("observe");
+    assert!(
+        !plan(&one, &observed).expect("plan").is_empty(),
+        "a network whose node stopped is not converged"
     );
 }
 

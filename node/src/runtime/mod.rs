@@ -6,6 +6,13 @@
 //! are queued, still under the lock, on one channel. A single executor carries the queue out
 //! strictly in order: a WAL record is durable before any later command runs, and a commit is
 //! written in one storage transaction before `Committed` is handed back.
+//!
+//! Any error of the executor or of the driver's fatal channel stops the node: the event loop
+//! ends, nothing queued after the failed command is carried out (so a vote whose WAL record
+//! was not stored is never broadcast), the RPC server closes and `run` returns the error, which
+//! the binary prints as its last line before exiting non-zero. A timer also checks that the
+//! database file is still the one opened ([`Storage::check_present`]), so a deleted data
+//! directory stops even an idle node.
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -29,12 +36,13 @@ use crate::storage::{Storage, StorageError};
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     /// The database could not be opened or written.
-    #[error("storage at {path}: {source}")]
+    #[error("storage at {path}: {cause}")]
     Storage {
         /// Data directory.
         path: std::path::PathBuf,
-        /// Cause.
-        source: StorageError,
+        /// Cause, part of this error's message (not a separate `source`, which would print it
+        /// twice in the binary's error chain).
+        cause: StorageError,
     },
     /// The driver refused what storage holds, or failed on an input it cannot skip.
     #[error("driver: {0}")]
@@ -93,6 +101,10 @@ pub fn driver_config(config: &Config) -> DriverConfig {
 /// Interval between two announcements of this node's committed height to its peers.
 const STATUS_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// Interval between two checks that the database file is still in place, for the time no
+/// write would notice it (writes check it themselves).
+const STORE_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// The driver behind its lock, with the queue its commands go to.
 pub(crate) struct Core {
     driver: Mutex<Driver>,
@@ -132,9 +144,9 @@ impl Core {
 }
 
 fn storage_err(path: &std::path::Path) -> impl Fn(StorageError) -> RunError + '_ {
-    move |source| RunError::Storage {
+    move |cause| RunError::Storage {
         path: path.to_path_buf(),
-        source,
+        cause,
     }
 }
 
@@ -255,6 +267,8 @@ pub async fn run(
     gossip_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut status_tick = tokio::time::interval(STATUS_INTERVAL);
     status_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut store_tick = tokio::time::interval(STORE_CHECK_INTERVAL);
+    store_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut network = p2p::spawn(&key, net_config)?;
 
     let view = Arc::new(RuntimeView {
@@ -278,13 +292,18 @@ pub async fn run(
     info!(%rpc_addr, "rpc listening");
     let router = rpc::router(view.clone(), metrics.clone(), limits);
     let mut rpc_shutdown = shutdown.clone();
+    // Closes the RPC server when the node stops on its own (an error), not only on a signal.
+    let (stopped_tx, mut stopped_rx) = watch::channel(false);
     let rpc_task = tokio::spawn(rpc::serve(
         listener,
         router,
         limits,
         metrics.clone(),
         async move {
-            let _ = rpc_shutdown.wait_for(|stop| *stop).await;
+            tokio::select! {
+                _ = rpc_shutdown.wait_for(|stop| *stop) => {}
+                _ = stopped_rx.wait_for(|stop| *stop) => {}
+            }
         },
     ));
 
@@ -314,6 +333,16 @@ pub async fn run(
             _ = status_tick.tick() => {
                 if let Ok(height) = core.read(|d| d.height()) {
                     let _ = ops_tx.send(NetOp::Publish(Topic::Status, p2p::encode_status(height)));
+                }
+            }
+            _ = store_tick.tick() => {
+                let st = storage.clone();
+                let checked = blocking(move || st.check_present())
+                    .await
+                    .and_then(|r| r.map_err(storage_err(&data_dir)));
+                if let Err(e) = checked {
+                    error!(error = %e, "stopping");
+                    break Err(e);
                 }
             }
             reason = fatal_rx.recv() => {
@@ -433,6 +462,7 @@ pub async fn run(
         }
     };
     info!("shutting down");
+    let _ = stopped_tx.send(true);
     ops_task.abort();
     let _ = network.handle.shutdown().await;
     let _ = network.task.await;

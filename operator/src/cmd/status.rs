@@ -157,6 +157,11 @@ pub fn render_nodes(nodes: &[NodeStatus], chains: &[RelayChainStatus]) -> String
             n.rpc.as_deref().unwrap_or("-"),
         );
     }
+    for n in nodes {
+        if let Some(line) = &n.last_log_line {
+            let _ = writeln!(out, "{} stopped; last log line: {line}", n.name);
+        }
+    }
     for c in chains {
         let _ = writeln!(
             out,

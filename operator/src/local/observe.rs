@@ -245,6 +245,33 @@ pub fn observe(b: &LocalBackend) -> Result<ObservedState, BackendError> {
     Ok(observed)
 }
 
+/// The last non-empty line of the log at `path`, without terminal colour codes.
+fn last_log_line(path: &std::path::Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let line = text.lines().rev().find(|l| !l.trim().is_empty())?;
+    Some(strip_ansi(line.trim()))
+}
+
+/// `line` without ANSI escape sequences (`ESC [ ... letter`), as the node's text log has them.
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            if chars.next() == Some('[') {
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn application_keys(layout: &Layout) -> Result<BTreeMap<String, PublicKey>, BackendError> {
     let dir = layout.applications();
     let entries = match std::fs::read_dir(&dir) {
@@ -296,6 +323,11 @@ pub fn status(
             stake: p.stake,
             restarts: p.restarts,
             rpc: p.rpc_port.map(|port| format!("http://127.0.0.1:{port}")),
+            last_log_line: if p.running {
+                None
+            } else {
+                last_log_line(&b.layout.node_log(&p.name))
+            },
         })
         .collect();
     let chains = snap
@@ -314,4 +346,29 @@ pub fn status(
         })
         .collect();
     Ok((nodes, chains))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_log_line_comes_without_colour_codes() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("node.log");
+        assert_eq!(last_log_line(&log), None, "no log, no line");
+        std::fs::write(
+            &log,
+            "\u{1b}[2m2026\u{1b}[0m \u{1b}[31mERROR\u{1b}[0m stopping\nerror: storage at /d: gone\n\n",
+        )
+        .unwrap();
+        assert_eq!(
+            last_log_line(&log).as_deref(),
+            Some("error: storage at /d: gone")
+        );
+        assert_eq!(
+            strip_ansi("\u{1b}[2m2026\u{1b}[0m \u{1b}[31mERROR\u{1b}[0m stopping"),
+            "2026 ERROR stopping"
+        );
+    }
 }

@@ -52,6 +52,16 @@ pub enum SupervisorEvent {
         /// Milliseconds until the next attempt.
         retry_in_ms: u64,
     },
+    /// A dead node whose data directory is missing or empty is not started again: it would
+    /// start from an empty store, without its chain and, for a validator, without the record
+    /// of what it signed. It is marked as not to run; `status` shows it stopped with its last
+    /// log line, and an `apply` starts it again deliberately.
+    DataMissing {
+        /// Node name.
+        node: String,
+        /// Its data directory.
+        data_dir: String,
+    },
     /// Starting a node again failed (it is retried after its backoff).
     RestartFailed {
         /// Node name.
@@ -106,6 +116,16 @@ fn decide(rec: &mut ProcessRecord, alive: bool, now: u64) -> Decision {
     }
 }
 
+/// `node`'s data directory when it holds nothing (missing or empty).
+fn lost_data_dir(b: &LocalBackend, node: &str) -> Option<std::path::PathBuf> {
+    let data = b
+        .layout
+        .node_home(node)
+        .join(netwright_node::home::DATA_DIR);
+    let holds_data = std::fs::read_dir(&data).is_ok_and(|mut d| d.next().is_some());
+    (!holds_data).then_some(data)
+}
+
 /// One supervision pass.
 pub fn pass(b: &LocalBackend) -> Result<Vec<SupervisorEvent>, BackendError> {
     if !b.layout.state().exists() {
@@ -128,6 +148,14 @@ pub fn pass(b: &LocalBackend) -> Result<Vec<SupervisorEvent>, BackendError> {
                     retry_in_ms: ms,
                 }),
                 Decision::Restart => {
+                    if let Some(data_dir) = lost_data_dir(b, &name) {
+                        rec.process.should_run = false;
+                        events.push(SupervisorEvent::DataMissing {
+                            node: name.clone(),
+                            data_dir: data_dir.display().to_string(),
+                        });
+                        continue;
+                    }
                     rec.process.failures = rec.process.failures.saturating_add(1);
                     rec.process.restarts += 1;
                     rec.process.started_ms = Some(now);
