@@ -368,7 +368,7 @@ fn a_node_whose_data_directory_is_deleted_is_reported_stopped_and_not_restarted(
         .backend
         .layout()
         .node_home(node)
-        .join(netwright_node::home::DATA_DIR);
+        .join(netwright_node_api::home::DATA_DIR);
     std::fs::remove_dir_all(&data).expect("delete the data directory");
 
     eventually(&mut net.backend, &one, "the node to stop", |b| {

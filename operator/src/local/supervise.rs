@@ -121,7 +121,7 @@ fn lost_data_dir(b: &LocalBackend, node: &str) -> Option<std::path::PathBuf> {
     let data = b
         .layout
         .node_home(node)
-        .join(netwright_node::home::DATA_DIR);
+        .join(netwright_node_api::home::DATA_DIR);
     let holds_data = std::fs::read_dir(&data).is_ok_and(|mut d| d.next().is_some());
     (!holds_data).then_some(data)
 }
