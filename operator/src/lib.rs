@@ -5,9 +5,9 @@
 //!   backend observes to the desired topology, the genesis and an ordered, risk-classified,
 //!   digest-named plan of actions.
 //! - [`backend`]: what every backend does for the reconciler: observe, apply one action,
-//!   report status.
-//! - [`local`]: the local backend: a network as `netwright-node` processes and managed relay
-//!   chains on this machine, supervised, under `.netwright/<network>/`.
+//!   report status; and the backends: [`backend::local`] runs a network as `netwright-node`
+//!   processes and managed relay chains on this machine, supervised, under
+//!   `.netwright/<network>/`.
 //! - [`chain`]: the on-chain client backends use to stake, unstake and fund through a node's
 //!   RPC.
 //! - [`durable`]: the one way files are written: atomically and fsynced, so that a kill or
@@ -42,7 +42,6 @@
 pub mod backend;
 pub mod chain;
 pub mod durable;
-pub mod local;
 pub mod plan;
 pub mod reconcile;
 pub mod service;

@@ -11,8 +11,8 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
 
-use netwright_operator::local::find_anvil;
-use netwright_operator::local::process::{self, Ours, ProcessId};
+use netwright_operator::backend::local::find_anvil;
+use netwright_operator::backend::local::process::{self, Ours, ProcessId};
 use serde_json::json;
 
 mod support;

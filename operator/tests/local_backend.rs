@@ -14,8 +14,10 @@ use netwright_crds::validate::validate_source;
 use netwright_crds::{effective_spec, EffectiveSpec};
 
 mod support;
+use netwright_operator::backend::local::{
+    find_anvil, process, LocalBackend, LocalOptions, SupervisorEvent,
+};
 use netwright_operator::backend::Backend;
-use netwright_operator::local::{find_anvil, process, LocalBackend, LocalOptions, SupervisorEvent};
 use netwright_operator::plan::{desired_topology, plan};
 use support::node_bin;
 

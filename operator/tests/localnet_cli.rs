@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use netwright_operator::local::{find_anvil, process};
+use netwright_operator::backend::local::{find_anvil, process};
 use serde_json::Value;
 
 mod support;

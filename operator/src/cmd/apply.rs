@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
+use netwright_operator::backend::local::LocalBackend;
 use netwright_operator::backend::BackendError;
-use netwright_operator::local::LocalBackend;
 use netwright_operator::plan::{Digest, Plan};
 use netwright_operator::reconcile::engine::DEFAULT_MAX_PASSES;
 use netwright_operator::reconcile::{Options, Outcome, Progress, Report};

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use netwright_operator::local::{daemon, list_networks};
+use netwright_operator::backend::local::{daemon, list_networks};
 use netwright_operator::reconcile::LockError;
 
 use super::plan::open_backend;

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use netwright_operator::local::{LocalBackend, LocalOptions};
+use netwright_operator::backend::local::{LocalBackend, LocalOptions};
 use netwright_operator::plan::Risk;
 use netwright_operator::reconcile::approval::unsafe_reasons;
 use netwright_operator::reconcile::record::summary_json;

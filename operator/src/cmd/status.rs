@@ -4,14 +4,14 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use netwright_operator::backend::local::{list_networks, LocalBackend};
 use netwright_operator::backend::{Backend, NodeStatus, RelayChainStatus};
-use netwright_operator::local::{list_networks, LocalBackend};
 use netwright_operator::reconcile::record::summary_json;
 use serde_json::{json, Value};
 
 use super::plan::{load_applied, open_backend, Output};
 use super::{exit_ok, exit_usage};
-use netwright_operator::local::daemon::supervisor_pid;
+use netwright_operator::backend::local::daemon::supervisor_pid;
 
 /// Arguments of `netwright status`.
 #[derive(Debug, clap::Args)]

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use netwright_operator::local::{find_anvil, install_anvil};
+use netwright_operator::backend::local::{find_anvil, install_anvil};
 
 use super::exit_ok;
 

@@ -1,6 +1,6 @@
 //! `netwright up`: reconcile a network, then watch it live (or leave a detached supervisor);
 //! and the hidden `netwright supervise`, which runs the local backend's supervisor daemon
-//! (`local::daemon`).
+//! (`backend::local::daemon`).
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -10,9 +10,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use netwright_operator::backend::local::daemon::{
+    self, describe, sleep_unless, supervise_once, Supervised,
+};
+use netwright_operator::backend::local::{find_anvil, install_anvil, LocalBackend};
 use netwright_operator::backend::Backend;
-use netwright_operator::local::daemon::{self, describe, sleep_unless, supervise_once, Supervised};
-use netwright_operator::local::{find_anvil, install_anvil, LocalBackend};
 use netwright_operator::plan::desired_topology;
 use netwright_operator::reconcile::Outcome;
 use netwright_receipts::Timestamp;

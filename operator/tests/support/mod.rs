@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use netwright_node_api::client::RpcClient;
-use netwright_operator::local::process;
+use netwright_operator::backend::local::process;
 use serde_json::Value;
 
 /// The node binary: found as the backend finds it (`NETWRIGHT_NODE_BIN`, beside this binary or

@@ -3,8 +3,9 @@
 //!
 //! The reconciler (`reconcile`) is the same for every backend: it observes, plans, checks
 //! risk and approval, applies the plan's actions in order through this trait, observes again
-//! and writes a receipt. The local backend (`local`) runs processes; the Kubernetes backend
-//! will write objects.
+//! and writes a receipt. The local backend ([`local`]) runs processes.
+
+pub mod local;
 
 use netwright_crds::EffectiveSpec;
 
