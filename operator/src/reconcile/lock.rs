@@ -1,7 +1,8 @@
 //! The reconciliation lock: one reconciliation (or supervision pass) of a network at a time.
 //!
 //! The lock is an advisory exclusive lock on `<network dir>/reconcile.lock`, released when
-//! the [`ReconcileLock`] is dropped or its process dies (so a crash never leaves it held).
+//! the [`ReconcileLock`] is dropped (explicitly unlocked, see its `Drop`) or its process dies
+//! (so a crash never leaves it held).
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
@@ -34,8 +35,19 @@ pub enum LockError {
 /// A held reconciliation lock.
 #[derive(Debug)]
 pub struct ReconcileLock {
-    _file: File,
+    file: File,
     path: PathBuf,
+}
+
+impl Drop for ReconcileLock {
+    /// Unlocks explicitly before the file is closed: the lock belongs to the open file
+    /// description, which a child forked by another thread of this process shares until it
+    /// executes its program; closing our descriptor alone would leave the lock held for that
+    /// instant, and a reconciliation right after this one would find the network busy.
+    fn drop(&mut self) {
+        // Closing the file releases the lock anyway once no duplicate is left.
+        let _ = self.file.unlock();
+    }
 }
 
 impl ReconcileLock {
@@ -55,7 +67,7 @@ impl ReconcileLock {
             .open(&path)
             .map_err(io)?;
         match file.try_lock() {
-            Ok(()) => Ok(Self { _file: file, path }),
+            Ok(()) => Ok(Self { file, path }),
             Err(TryLockError::WouldBlock) => Err(LockError::Busy { path }),
             Err(TryLockError::Error(source)) => Err(LockError::Io { path, source }),
         }
@@ -64,5 +76,23 @@ impl ReconcileLock {
     /// The lock file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+#[cfg(test)]
+mod drop_tests {
+    use super::*;
+
+    #[test]
+    fn a_dropped_lock_is_free_even_while_a_duplicate_descriptor_lives() {
+        // A child forked by another thread holds a duplicate of the descriptor until it
+        // executes its program; a duplicate made here stands in for it.
+        let dir = tempfile::tempdir().unwrap();
+        let lock = ReconcileLock::acquire(dir.path()).unwrap();
+        let duplicate = lock.file.try_clone().unwrap();
+        drop(lock);
+        let again = ReconcileLock::acquire(dir.path());
+        assert!(again.is_ok(), "{:?}", again.err());
+        drop(duplicate);
     }
 }
