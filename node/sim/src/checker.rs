@@ -288,26 +288,6 @@ impl Checker {
                 format!("the decided chain ends at height {}", self.ledger.height()),
             ));
         }
-        let mut next = self.ledger.clone();
-        let outcome = match next.apply_block(h, block.header.time_ms, &block.txs) {
-            Ok(outcome) => outcome,
-            Err(e) => {
-                return Err(fail(
-                    ViolationKind::Validity,
-                    format!("the ledger refuses it: {e}"),
-                ))
-            }
-        };
-        if outcome.state_root.0 != block.header.state_root {
-            return Err(fail(
-                ViolationKind::Validity,
-                format!(
-                    "header state root {} but executing it gives {}",
-                    hex::encode(&block.header.state_root[..4]),
-                    hex::encode(&outcome.state_root.0[..4])
-                ),
-            ));
-        }
         for (k, e) in block.evidence.iter().enumerate() {
             if let Err(err) = e.verify(&self.chain_id, &self.verifier) {
                 return Err(fail(
@@ -331,6 +311,26 @@ impl Checker {
                 }
             }
         }
+        // On error the ledger is unchanged; on any violation the run ends.
+        let outcome = match self.ledger.apply_block(h, block.header.time_ms, &block.txs) {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                return Err(fail(
+                    ViolationKind::Validity,
+                    format!("the ledger refuses it: {e}"),
+                ))
+            }
+        };
+        if outcome.state_root.0 != block.header.state_root {
+            return Err(fail(
+                ViolationKind::Validity,
+                format!(
+                    "header state root {} but executing it gives {}",
+                    hex::encode(&block.header.state_root[..4]),
+                    hex::encode(&outcome.state_root.0[..4])
+                ),
+            ));
+        }
         self.committed_evidence += block.evidence.len() as u64;
         self.committed_txs += outcome
             .tx_results
@@ -338,11 +338,10 @@ impl Checker {
             .filter(|r| r.result.is_ok())
             .count() as u64;
         if !outcome.validator_updates.is_empty() {
-            self.set = consensus_set(&next)
+            self.set = consensus_set(&self.ledger)
                 .map_err(|e| fail(ViolationKind::Validity, format!("next validator set: {e}")))?;
             self.set_changes += 1;
         }
-        self.ledger = next;
         self.decided.insert(h, (hash, cert.round));
         Ok(())
     }

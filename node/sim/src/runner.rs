@@ -1064,13 +1064,13 @@ impl<'a> Sim<'a> {
                 Ok(())
             }
             Event::Client => {
-                self.client_tx()?;
+                self.client_tx();
                 let at = self.now + self.rng.gen_range(5 * MS..=40 * MS);
                 self.push(at, Event::Client);
                 Ok(())
             }
             Event::Churn => {
-                self.churn()?;
+                self.churn();
                 let at = self.now + self.rng.gen_range(100 * MS..=400 * MS);
                 self.push(at, Event::Churn);
                 Ok(())
@@ -1132,7 +1132,7 @@ impl<'a> Sim<'a> {
 
     /// A client signs a transfer with its next nonce as the decided chain knows it and submits
     /// it to a random node (a transaction with a nonce already pending is refused there).
-    fn client_tx(&mut self) -> Result<(), Violation> {
+    fn client_tx(&mut self) {
         let from = self.rng.gen_range(0..CLIENTS);
         let to = (from + self.rng.gen_range(1..CLIENTS)) % CLIENTS;
         let seed = workload::client_seed(from);
@@ -1147,10 +1147,10 @@ impl<'a> Sim<'a> {
         };
         let bytes = Rc::new(workload::signed_tx(&seed, nonce, body));
         let node = self.rng.gen_range(0..self.nodes.len());
-        self.submit(node, bytes)
+        self.submit(node, bytes);
     }
 
-    fn submit(&mut self, node: usize, bytes: Rc<Vec<u8>>) -> Result<(), Violation> {
+    fn submit(&mut self, node: usize, bytes: Rc<Vec<u8>>) {
         let at = self.now + self.rng.gen_range(0..=MS);
         self.push(
             at,
@@ -1160,13 +1160,12 @@ impl<'a> Sim<'a> {
                 origin: TxOrigin::Local,
             },
         );
-        Ok(())
     }
 
     /// One validator-set change through a staking transaction: a spare joins, an honest
     /// validator leaves or re-stakes. At most one is in flight (re-submitted until committed),
     /// and none makes the byzantine stake reach a third of the total.
-    fn churn(&mut self) -> Result<(), Violation> {
+    fn churn(&mut self) {
         if let Some(c) = &self.churn {
             let committed = self
                 .checker
@@ -1177,7 +1176,8 @@ impl<'a> Sim<'a> {
             if !committed {
                 let bytes = c.bytes.clone();
                 let node = self.rng.gen_range(0..self.nodes.len());
-                return self.submit(node, bytes);
+                self.submit(node, bytes);
+                return;
             }
             self.churn = None;
         }
@@ -1226,7 +1226,7 @@ impl<'a> Sim<'a> {
             bytes: bytes.clone(),
         });
         let node = self.rng.gen_range(0..self.nodes.len());
-        self.submit(node, bytes)
+        self.submit(node, bytes);
     }
 
     // ----- network ---------------------------------------------------------------------------
