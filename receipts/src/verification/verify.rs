@@ -535,32 +535,21 @@ fn check_link(
             return;
         }
         let algorithms = p.digest.mismatches(&d);
-        if algorithms.len() == 1 {
-            findings.push(Finding::ParentMismatch {
-                line,
-                seq: e.seq,
-                prev_line: pi + 1,
-                prev_seq: p.seq,
-                algorithms,
-                actual: p.digest,
-                claimed: d,
-            });
-            return;
-        }
-        if let Some(j) = parent_at {
-            findings.push(Finding::Reordered {
+        // Only one of the two digests disagreeing means the link itself was altered, not that
+        // lines moved or went missing.
+        let one_algorithm = algorithms.len() == 1;
+        match parent_at {
+            Some(j) if !one_algorithm => findings.push(Finding::Reordered {
                 line,
                 seq: e.seq,
                 parent_line: j + 1,
-            });
-        } else if e.seq > p.seq + 1 {
-            findings.push(Finding::Missing {
+            }),
+            None if !one_algorithm && e.seq > p.seq + 1 => findings.push(Finding::Missing {
                 line,
                 expected_seq: p.seq + 1,
                 found_seq: e.seq,
-            });
-        } else {
-            findings.push(Finding::ParentMismatch {
+            }),
+            _ => findings.push(Finding::ParentMismatch {
                 line,
                 seq: e.seq,
                 prev_line: pi + 1,
@@ -568,7 +557,7 @@ fn check_link(
                 algorithms,
                 actual: p.digest,
                 claimed: d,
-            });
+            }),
         }
     } else if let Some(j) = parent_at {
         findings.push(Finding::Reordered {
