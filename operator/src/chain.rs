@@ -52,6 +52,17 @@ pub struct Chain<'a> {
     chain_id: &'a str,
 }
 
+/// The bonded stake of `public` as the node behind `client` lists it in `/validators` (0 when
+/// none). Reading needs no chain id, so it stands outside [`Chain`].
+pub async fn stake_of(client: &RpcClient, public: &PublicKey) -> Result<u64, ChainError> {
+    let hex = public.to_string();
+    let validators = client.validators().await?;
+    Ok(validators
+        .iter()
+        .find(|v| v.public_key.eq_ignore_ascii_case(&hex))
+        .map_or(0, |v| v.stake))
+}
+
 /// The account address of `public`, as the ledger derives it.
 pub fn address_of(public: &PublicKey) -> String {
     Address::from_public_key(public).to_string()
@@ -92,14 +103,30 @@ impl<'a> Chain<'a> {
             .ok_or_else(|| fail("the node named no commit height".into()))
     }
 
-    /// The bonded stake of `public` as the node's `/validators` lists it (0 when none).
-    pub async fn stake_of(&self, public: &PublicKey) -> Result<u64, ChainError> {
-        let hex = public.to_string();
-        let validators = self.client.validators().await?;
-        Ok(validators
-            .iter()
-            .find(|v| v.public_key.eq_ignore_ascii_case(&hex))
-            .map_or(0, |v| v.stake))
+    /// Whether a stake change is still to be made: `false` when `node`'s stake is `target`
+    /// already, `true` when the change (`after` of the current stake, described by `change`)
+    /// gives `target`, and [`ChainError::StakeMoved`] otherwise.
+    async fn stake_change_due(
+        &self,
+        node: &str,
+        public: &PublicKey,
+        change: String,
+        after: impl FnOnce(u64) -> Option<u64>,
+        target: u64,
+    ) -> Result<bool, ChainError> {
+        let current = stake_of(self.client, public).await?;
+        if current == target {
+            return Ok(false);
+        }
+        if after(current) != Some(target) {
+            return Err(ChainError::StakeMoved {
+                node: node.to_owned(),
+                current,
+                change,
+                target,
+            });
+        }
+        Ok(true)
     }
 
     /// The spendable balance of `public`'s account.
@@ -118,17 +145,13 @@ impl<'a> Chain<'a> {
         target: u64,
     ) -> Result<(), ChainError> {
         let public = PublicKey::from(key.verifying_key());
-        let current = self.stake_of(&public).await?;
-        if current == target {
+        let change = format!("adding {amount}");
+        let add = |current: u64| current.checked_add(amount);
+        if !self
+            .stake_change_due(node, &public, change, add, target)
+            .await?
+        {
             return Ok(());
-        }
-        if current.checked_add(amount) != Some(target) {
-            return Err(ChainError::StakeMoved {
-                node: node.to_owned(),
-                current,
-                change: format!("adding {amount}"),
-                target,
-            });
         }
         let balance = self.balance_of(&public).await?;
         if balance < amount {
@@ -163,17 +186,13 @@ impl<'a> Chain<'a> {
         target: u64,
     ) -> Result<(), ChainError> {
         let public = PublicKey::from(key.verifying_key());
-        let current = self.stake_of(&public).await?;
-        if current == target {
+        let change = format!("removing {amount}");
+        let remove = |current: u64| current.checked_sub(amount);
+        if !self
+            .stake_change_due(node, &public, change, remove, target)
+            .await?
+        {
             return Ok(());
-        }
-        if current.checked_sub(amount) != Some(target) {
-            return Err(ChainError::StakeMoved {
-                node: node.to_owned(),
-                current,
-                change: format!("removing {amount}"),
-                target,
-            });
         }
         self.submit(key, TxBody::Unstake { amount }).await?;
         Ok(())

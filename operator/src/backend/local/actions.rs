@@ -9,7 +9,7 @@ use netwright_node_api::client::ClientError;
 use netwright_node_api::keys::NodeKey;
 
 use crate::backend::BackendError;
-use crate::chain::{Chain, ChainError};
+use crate::chain::{self, Chain, ChainError};
 use crate::plan::{genesis_bytes, genesis_digest, Action, Digest, GenesisRecipe, KeySet, Topology};
 
 use super::config::NodeSettings;
@@ -417,7 +417,7 @@ fn chain_id(b: &LocalBackend) -> Result<String, BackendError> {
 /// The bonded stake of `public` as the node on `port` lists it.
 fn stake_of(rpc: &NodeRpc, port: u16, public: &PublicKey) -> Result<u64, BackendError> {
     let client = rpc.at(port).map_err(rpc_err)?;
-    rpc.block_on(Chain::new(&client, "").stake_of(public))
+    rpc.block_on(chain::stake_of(&client, public))
         .map_err(chain_err)
 }
 
