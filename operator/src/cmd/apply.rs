@@ -116,8 +116,8 @@ pub fn reconcile_network(
             eprintln!("nothing was changed");
             Ok(Err(exit_refused()))
         }
-        Err(error @ ServiceError::Plan { .. }) => {
-            eprintln!("{}", error.to_string().replacen(": ", ": error: ", 1));
+        Err(ServiceError::Plan { path, error }) => {
+            eprintln!("{}: error: {error}", path.display());
             Ok(Err(exit_invalid()))
         }
         Err(error) => Err(error.into()),

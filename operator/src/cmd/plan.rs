@@ -98,7 +98,10 @@ pub fn load_applied(network_dir: &Path) -> anyhow::Result<Option<LoadedSpec>> {
         Err(DocumentError::Read { path, source }) => {
             Err(anyhow::Error::new(source).context(format!("reading {}", path.display())))
         }
-        Err(error) => anyhow::bail!("{}: the applied copy no longer validates", error),
+        Err(_) => anyhow::bail!(
+            "{}: the applied copy no longer validates",
+            network_dir.join(service::APPLIED_SPEC).display()
+        ),
     }
 }
 
@@ -133,8 +136,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         halt,
     } = match service::preview(home, &dir, &mut backend, &loaded) {
         Ok(preview) => preview,
-        Err(error @ ServiceError::Plan { .. }) => {
-            eprintln!("{}", error.to_string().replacen(": ", ": error: ", 1));
+        Err(ServiceError::Plan { path, error }) => {
+            eprintln!("{}: error: {error}", path.display());
             return Ok(exit_invalid());
         }
         Err(error) => return Err(error.into()),
