@@ -174,12 +174,19 @@ fn top_height(backend: &mut LocalBackend, spec: &EffectiveSpec) -> u64 {
         .unwrap_or(0)
 }
 
+/// The stake of `node` as the node furthest ahead lists it: any other may not have committed
+/// the block that changed it yet.
 fn onchain_stake(backend: &LocalBackend, node: &str) -> Option<u64> {
     let state = backend.state().expect("state");
     let port = state
         .nodes
         .values()
-        .find_map(|n| backend.rpc().status(n.rpc_port).ok().map(|_| n.rpc_port))?;
+        .filter_map(|n| {
+            let status = backend.rpc().status(n.rpc_port).ok()?;
+            Some((status.height, n.rpc_port))
+        })
+        .max()
+        .map(|(_, port)| port)?;
     let key = netwright_node_api::keys::NodeKey::load(
         &backend.layout().node_home(node).join("node_key.json"),
     )
