@@ -3,13 +3,18 @@
 //!
 //! The key is created once at `<root>/orchestrator.key` (private, mode 0600) and
 //! `<root>/orchestrator.pub`, in the receipts crate's key file format, and never
-//! regenerated. The subject of every receipt is the spec file's SHA-256 and BLAKE3, and its
+//! regenerated. The private key is generated in a staging directory and linked into place
+//! whole ([`crate::durable::create_new_atomically`]); the public key is derived from it and
+//! written again whenever it is missing or does not match, so a writer killed at any point
+//! leaves no key, or a whole one. The subject of every receipt is the spec file's SHA-256 and BLAKE3, and its
 //! Git commit when the file is tracked and unchanged in a Git work tree.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use netwright_receipts::keys::{generate_key_files, load_signer, KeyFileError};
+use netwright_receipts::keys::{
+    generate_key_files, load_signer, load_verifying_key, public_key_text, KeyFileError,
+};
 use netwright_receipts::{
     DigestSet, Draft, Kind, LogError, LogOptions, LogWriter, Signer, Subject, Timestamp,
 };
@@ -29,6 +34,9 @@ pub enum SinkError {
     /// The log could not be opened or appended to.
     #[error(transparent)]
     Log(#[from] LogError),
+    /// A key file could not be written durably.
+    #[error(transparent)]
+    Durable(#[from] crate::durable::DurableError),
 }
 
 /// Paths of the orchestrator's key files under `root`.
@@ -39,16 +47,34 @@ pub fn key_paths(root: &Path) -> (PathBuf, PathBuf) {
     )
 }
 
-/// Loads the orchestrator's key under `root`, creating it the first time.
+/// Loads the orchestrator's key under `root`, creating it the first time (see the module
+/// docs for how it survives a writer killed half-way).
 pub fn orchestrator_key(root: &Path) -> Result<Signer, SinkError> {
-    let (private, _) = key_paths(root);
+    let (private, public) = key_paths(root);
     if !private.exists() {
-        match generate_key_files(root, KEY_NAME) {
-            Ok(_) | Err(KeyFileError::Exists { .. }) => {}
+        std::fs::create_dir_all(root).map_err(|source| KeyFileError::Io {
+            path: root.to_owned(),
+            source,
+        })?;
+        let created = crate::durable::create_new_atomically(&private, |staged| {
+            let dir = staged.parent().unwrap_or(root);
+            generate_key_files(dir, KEY_NAME).map(drop)
+        });
+        match created {
+            Ok(generated) => generated?,
+            Err(crate::durable::DurableError::AlreadyExists { .. }) => {}
             Err(error) => return Err(error.into()),
         }
     }
-    Ok(load_signer(&private)?)
+    let signer = load_signer(&private)?;
+    let matches = load_verifying_key(&public).is_ok_and(|key| key == signer.verifying_key());
+    if !matches {
+        crate::durable::write_atomically(
+            &public,
+            public_key_text(&signer.verifying_key()).as_bytes(),
+        )?;
+    }
+    Ok(signer)
 }
 
 /// The subject of receipts about the spec file `path` with content `bytes`.
@@ -156,5 +182,58 @@ impl ReceiptSink for LogSink {
         };
         self.writer.append(draft)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_is_created_once_and_a_missing_or_wrong_public_key_is_derived_again() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let (private, public) = key_paths(root.path());
+        let first = orchestrator_key(root.path()).expect("created");
+        let private_bytes = std::fs::read(&private).expect("private key");
+        assert_eq!(
+            load_verifying_key(&public).expect("public key"),
+            first.verifying_key()
+        );
+
+        // A writer killed after the private key landed and before the public one did.
+        std::fs::remove_file(&public).expect("remove public");
+        let again = orchestrator_key(root.path()).expect("loaded");
+        assert_eq!(again.id(), first.id(), "never regenerated");
+        assert_eq!(
+            load_verifying_key(&public).expect("derived"),
+            first.verifying_key()
+        );
+
+        // A public key that names another key is replaced by the right one.
+        let other = tempfile::tempdir().expect("tempdir");
+        orchestrator_key(other.path()).expect("another key");
+        std::fs::copy(key_paths(other.path()).1, &public).expect("copy");
+        orchestrator_key(root.path()).expect("loaded");
+        assert_eq!(
+            load_verifying_key(&public).expect("fixed"),
+            first.verifying_key()
+        );
+        assert_eq!(std::fs::read(&private).expect("private"), private_bytes);
+    }
+
+    #[test]
+    fn a_staging_directory_left_by_a_killed_writer_is_not_a_key() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let staging = root.path().join(".staging-leftover");
+        generate_key_files(&staging, KEY_NAME).expect("staged key");
+        let (private, _) = key_paths(root.path());
+        assert!(!private.exists());
+        let signer = orchestrator_key(root.path()).expect("created");
+        let staged = load_signer(&staging.join(format!("{KEY_NAME}.key"))).expect("staged");
+        assert_ne!(
+            signer.id(),
+            staged.id(),
+            "the leftover is not taken as the key"
+        );
     }
 }

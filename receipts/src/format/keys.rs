@@ -185,6 +185,12 @@ pub struct GeneratedKey {
     pub id: KeyId,
 }
 
+/// The content of a public key file for `key` (one line, as [`generate_key_files`] writes it
+/// and [`load_verifying_key`] reads it).
+pub fn public_key_text(key: &VerifyingKey) -> String {
+    format!("{PUBLIC_PREFIX}{}\n", hex::encode(key.as_bytes()))
+}
+
 /// Generates a key pair into `dir/NAME.key` and `dir/NAME.pub`; never overwrites.
 pub fn generate_key_files(dir: &Path, name: &str) -> Result<GeneratedKey, KeyFileError> {
     if name.is_empty()
@@ -218,11 +224,7 @@ pub fn generate_key_files(dir: &Path, name: &str) -> Result<GeneratedKey, KeyFil
     )?;
     write_new(
         &public,
-        format!(
-            "{PUBLIC_PREFIX}{}\n",
-            hex::encode(signer.verifying_key().as_bytes())
-        )
-        .as_bytes(),
+        public_key_text(&signer.verifying_key()).as_bytes(),
         0o644,
     )?;
     Ok(GeneratedKey {
