@@ -32,10 +32,26 @@ pub(crate) struct Fake {
     pub(crate) start_does_nothing: bool,
     /// After the first pass, report this node as stopped once.
     pub(crate) crash_after_first_pass: Option<String>,
+    /// Never finish the first action with this verb (a backend that hangs).
+    pub(crate) hang_verb: Option<&'static str>,
+    /// On the first action with this verb, cancel the token, then hang (an operator pressing
+    /// Ctrl-C during that step).
+    pub(crate) cancel_on_verb: Option<(&'static str, tokio_util::sync::CancellationToken)>,
+}
+
+/// Runs `future` to completion on a current-thread runtime whose clock is paused: timeouts
+/// elapse as soon as nothing else can run, so tests of deadlines take no real time.
+pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .expect("a test runtime")
+        .block_on(future)
 }
 
 impl Backend for Fake {
-    fn observe(&mut self, _spec: &EffectiveSpec) -> Result<ObservedState, BackendError> {
+    async fn observe(&mut self, _spec: &EffectiveSpec) -> Result<ObservedState, BackendError> {
         self.observes += 1;
         if self.observes == 2 {
             if let Some(name) = self.crash_after_first_pass.take() {
@@ -48,12 +64,26 @@ impl Backend for Fake {
         Ok(self.state.clone())
     }
 
-    fn apply(
+    async fn apply(
         &mut self,
         _spec: &EffectiveSpec,
         topology: &Topology,
         action: &Action,
     ) -> Result<(), BackendError> {
+        if self.hang_verb == Some(action.verb()) {
+            self.hang_verb = None;
+            std::future::pending::<()>().await;
+        }
+        if self
+            .cancel_on_verb
+            .as_ref()
+            .is_some_and(|(verb, _)| *verb == action.verb())
+        {
+            if let Some((_, token)) = self.cancel_on_verb.take() {
+                token.cancel();
+            }
+            std::future::pending::<()>().await;
+        }
         if self.fail_verb == Some(action.verb()) {
             self.fail_verb = None;
             return Err(BackendError::new(format!("{} broke", action.canonical())));
@@ -68,7 +98,7 @@ impl Backend for Fake {
             .map_err(|e| BackendError::new(e.to_string()))
     }
 
-    fn status(
+    async fn status(
         &mut self,
         _spec: &EffectiveSpec,
     ) -> Result<(Vec<NodeStatus>, Vec<RelayChainStatus>), BackendError> {

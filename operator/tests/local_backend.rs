@@ -21,6 +21,21 @@ use netwright_operator::backend::Backend;
 use netwright_operator::plan::{desired_topology, plan};
 use support::node_bin;
 
+/// Runs `future` on the tests' runtime (one for the whole binary, so the backend's
+/// connections to the nodes live between calls).
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("a runtime")
+        })
+        .block_on(future)
+}
+
 /// Longest wait for a condition on the running network before the test fails with a message.
 const PATIENCE: Duration = Duration::from_secs(120);
 
@@ -63,7 +78,7 @@ struct Net {
 
 impl Drop for Net {
     fn drop(&mut self) {
-        let _ = self.backend.down(false);
+        let _ = block_on(self.backend.down(false));
         if let Ok(live) = self.backend.live_processes() {
             for (_, pid) in live {
                 process::kill_now(pid);
@@ -89,13 +104,13 @@ fn reconcile(backend: &mut LocalBackend, spec: &EffectiveSpec) -> Vec<String> {
     let topology = desired_topology(spec).expect("topology");
     let mut applied = Vec::new();
     for _ in 0..8 {
-        let observed = backend.observe(spec).expect("observe");
+        let observed = block_on(backend.observe(spec)).expect("observe");
         let plan = plan(spec, &observed).expect("plan");
         if plan.is_empty() {
             return applied;
         }
         for action in plan.actions() {
-            backend.apply(spec, &topology, action).unwrap_or_else(|e| {
+            block_on(backend.apply(spec, &topology, action)).unwrap_or_else(|e| {
                 panic!("applying `{}`: {e}\nplan:\n{plan}", action.canonical())
             });
             applied.push(action.canonical());
@@ -116,7 +131,7 @@ fn timed_reconcile(backend: &mut LocalBackend, spec: &EffectiveSpec, what: &str)
 }
 
 fn heights(backend: &mut LocalBackend, spec: &EffectiveSpec) -> Vec<(String, Option<u64>)> {
-    let (nodes, _) = backend.status(spec).expect("status");
+    let (nodes, _) = block_on(backend.status(spec)).expect("status");
     nodes
         .into_iter()
         .filter(|n| n.running)
@@ -134,7 +149,7 @@ fn eventually(
     let deadline = Instant::now() + PATIENCE;
     while !done(backend) {
         if Instant::now() > deadline {
-            let status = backend.status(spec).map(|s| s.0);
+            let status = block_on(backend.status(spec)).map(|s| s.0);
             let mut logs = String::new();
             for name in ["validator-0", "validator-1"] {
                 if let Ok(path) = backend.log_path(name) {
@@ -182,7 +197,7 @@ fn onchain_stake(backend: &LocalBackend, node: &str) -> Option<u64> {
         .nodes
         .values()
         .filter_map(|n| {
-            let status = backend.rpc().status(n.rpc_port).ok()?;
+            let status = block_on(backend.rpc().status(n.rpc_port)).ok()?;
             Some((status.height, n.rpc_port))
         })
         .max()
@@ -191,7 +206,7 @@ fn onchain_stake(backend: &LocalBackend, node: &str) -> Option<u64> {
         &backend.layout().node_home(node).join("node_key.json"),
     )
     .expect("node key");
-    let vals = backend.rpc().validators(port).expect("validators");
+    let vals = block_on(backend.rpc().validators(port)).expect("validators");
     vals.iter()
         .find(|v| v.public_key == key.public_hex())
         .map(|v| v.stake)
@@ -215,7 +230,7 @@ fn local_network_lives_scales_restarts_and_resumes() {
     };
     let four = validators_spec(4);
     assert_eq!(
-        net.backend.observe(&four).expect("observe"),
+        block_on(net.backend.observe(&four)).expect("observe"),
         Default::default(),
         "a network that does not exist observes as empty"
     );
@@ -245,7 +260,7 @@ fn local_network_lives_scales_restarts_and_resumes() {
         .expect("pid recorded");
     process::kill_now(pid);
     eventually(&mut net.backend, &four, "the killed node to be gone", |b| {
-        let (nodes, _) = b.status(&four).expect("status");
+        let (nodes, _) = block_on(b.status(&four)).expect("status");
         nodes.iter().any(|n| n.name == victim && !n.running)
     });
     let events = net.backend.supervise().expect("supervise");
@@ -262,7 +277,7 @@ fn local_network_lives_scales_restarts_and_resumes() {
         &four,
         "the restarted node to catch up",
         |b| {
-            let (nodes, _) = b.status(&four).expect("status");
+            let (nodes, _) = block_on(b.status(&four)).expect("status");
             nodes.iter().any(|n| {
                 n.name == victim
                     && n.healthy
@@ -326,7 +341,7 @@ fn local_network_lives_scales_restarts_and_resumes() {
         .filter_map(|n| n.process.pid)
         .collect();
     let before = top_height(&mut net.backend, &four);
-    net.backend.down(false).expect("down");
+    block_on(net.backend.down(false)).expect("down");
     assert!(net.backend.live_processes().expect("live").is_empty());
     for pid in pids {
         assert!(
@@ -381,7 +396,7 @@ fn a_node_whose_data_directory_is_deleted_is_reported_stopped_and_not_restarted(
     std::fs::remove_dir_all(&data).expect("delete the data directory");
 
     eventually(&mut net.backend, &one, "the node to stop", |b| {
-        let (nodes, _) = b.status(&one).expect("status");
+        let (nodes, _) = block_on(b.status(&one)).expect("status");
         nodes.iter().any(|n| n.name == node && !n.running)
     });
     let events = net.backend.supervise().expect("supervise");
@@ -400,7 +415,7 @@ fn a_node_whose_data_directory_is_deleted_is_reported_stopped_and_not_restarted(
     );
     assert!(!data.exists(), "nothing recreated the data directory");
 
-    let (nodes, _) = net.backend.status(&one).expect("status");
+    let (nodes, _) = block_on(net.backend.status(&one)).expect("status");
     let status = nodes.iter().find(|n| n.name == node).expect("node listed");
     assert!(!status.running && !status.healthy, "{status:?}");
     let line = status.last_log_line.as_deref().unwrap_or_default();
@@ -408,7 +423,7 @@ fn a_node_whose_data_directory_is_deleted_is_reported_stopped_and_not_restarted(
         line.contains("node.redb") && line.contains("was deleted"),
         "status gives the node's own reason: {line:?}"
     );
-    let observed = net.backend.observe(&one).expect("observe");
+    let observed = block_on(net.backend.observe(&one)).expect("observe");
     assert!(
         !plan(&one, &observed).expect("plan").is_empty(),
         "a network whose node stopped is not converged"
@@ -464,7 +479,7 @@ spec:
             .any(|a| a.starts_with("start-relay-chain chain=0021")),
         "{applied:?}"
     );
-    let (_, chains) = net.backend.status(&spec).expect("status");
+    let (_, chains) = block_on(net.backend.status(&spec)).expect("status");
     assert_eq!(chains.len(), 1);
     assert!(chains[0].running);
     let endpoint = chains[0].endpoint.clone().expect("endpoint");
@@ -473,13 +488,10 @@ spec:
         .next()
         .and_then(|p| p.parse().ok())
         .expect("port in endpoint");
-    let first = net
-        .backend
-        .rpc()
-        .eth_block_number(port)
-        .expect("anvil answers eth_blockNumber");
+    let first =
+        block_on(net.backend.rpc().eth_block_number(port)).expect("anvil answers eth_blockNumber");
     eventually(&mut net.backend, &spec, "anvil to mine", |b| {
-        b.rpc().eth_block_number(port).is_ok_and(|n| n > first)
+        block_on(b.rpc().eth_block_number(port)).is_ok_and(|n| n > first)
     });
     let settings = std::fs::read_to_string(net.backend.layout().node_settings("servicer-0"))
         .expect("servicer settings");
@@ -491,7 +503,7 @@ spec:
         .expect("anvil pid");
     process::kill_now(pid);
     eventually(&mut net.backend, &spec, "anvil to be gone", |b| {
-        b.status(&spec).is_ok_and(|(_, c)| !c[0].running)
+        block_on(b.status(&spec)).is_ok_and(|(_, c)| !c[0].running)
     });
     println!("anvil killed at {} ms", t.elapsed().as_millis());
     let events = net.backend.supervise().expect("supervise");
@@ -503,13 +515,13 @@ spec:
         "{events:?}"
     );
     eventually(&mut net.backend, &spec, "anvil to answer again", |b| {
-        b.rpc().eth_block_number(port).is_ok()
+        block_on(b.rpc().eth_block_number(port)).is_ok()
     });
 
     let live = net.backend.live_processes().expect("live");
     assert_eq!(live.len(), 3, "two nodes and anvil run: {live:?}");
     let t = Instant::now();
-    net.backend.down(true).expect("down --purge");
+    block_on(net.backend.down(true)).expect("down --purge");
     println!("down in {} ms", t.elapsed().as_millis());
     for (what, pid) in live {
         assert!(

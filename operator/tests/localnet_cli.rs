@@ -561,3 +561,91 @@ fn a_local_network_lives_through_the_cli() {
         "the refused plan was not recorded as applied"
     );
 }
+
+#[test]
+fn an_interrupted_apply_records_what_it_did_and_the_next_apply_finishes() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let home = Home {
+        dir: tempfile::tempdir().expect("tempdir"),
+        node_bin: node_bin(),
+    };
+    let four = home.file("four.yaml", &document(4, false));
+    let four = four.to_str().expect("utf-8 path");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_netwright"))
+        .args(["apply", four, "--home"])
+        .arg(home.path())
+        .env("NETWRIGHT_NODE_BIN", &home.node_bin)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run netwright apply");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.expect("stdout line");
+        let first_start = line.contains("start-node") && line.ends_with("...");
+        seen.push(line);
+        if first_start {
+            break;
+        }
+    }
+    // Keep reading what apply prints after the signal (its pipe must stay open).
+    let rest = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>());
+    assert!(
+        seen.last().is_some_and(|l| l.contains("start-node")),
+        "apply ended before starting a node: {seen:#?}"
+    );
+    // Ctrl-C while the first of four nodes starts.
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(child.id() as i32).expect("a pid"),
+        rustix::process::Signal::INT,
+    )
+    .expect("SIGINT");
+    let out = child.wait_with_output().expect("apply exits");
+    let rest = rest.join().expect("stdout reader");
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}\nstdout after the signal: {rest:#?}",
+        text(&out)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("interrupted in pass 1"), "{stderr}");
+
+    // The reconcile receipt says it was cancelled and lists the steps done; the log verifies.
+    assert_eq!(log_lines(&home), 1);
+    let log = receipts_log(&home);
+    let log = log.to_str().expect("utf-8 path");
+    let shown = Command::new(env!("CARGO_BIN_EXE_netwright"))
+        .args(["receipts", "show", log, "--seq", "0"])
+        .output()
+        .expect("run netwright receipts show");
+    assert!(shown.status.success(), "{}", text(&shown));
+    let shown: Value = serde_json::from_slice(&shown.stdout).expect("show JSON");
+    let body = &shown["statement"]["predicate"]["body"];
+    assert_eq!(body["outcome"], "cancelled", "{body:#}");
+    let done = body["done"].as_array().map_or(0, Vec::len);
+    assert!(
+        done > 0,
+        "the steps before the first start were done: {body:#}"
+    );
+    let verified = Command::new(env!("CARGO_BIN_EXE_netwright"))
+        .args(["receipts", "verify", log, "--key"])
+        .arg(home.path().join("orchestrator.pub"))
+        .output()
+        .expect("run netwright receipts verify");
+    assert!(verified.status.success(), "{}", text(&verified));
+
+    // Applying again finishes the job from where it stopped.
+    let again = home.ok(&["apply", four]);
+    assert!(again.contains("converged:"), "{again}");
+    let status = home.status();
+    assert!(
+        nodes(&status).iter().all(|n| n["running"] == true),
+        "{status:#}"
+    );
+    home.ok(&["down", NETWORK]);
+}

@@ -4,8 +4,16 @@
 //! The reconciler (`reconcile`) is the same for every backend: it observes, plans, checks
 //! risk and approval, applies the plan's actions in order through this trait, observes again
 //! and writes a receipt. The local backend ([`local`]) runs processes.
+//!
+//! The trait is async: the places networks run are reached over the network (node RPC, the
+//! Kubernetes API), and the front ends (a controller, a Git watcher) are tokio programs. Its
+//! futures are `Send`, so a controller can run reconciliations on a multi-threaded runtime.
+//! A backend's future may be dropped at any await point (the engine's timeouts and
+//! cancellation do so): whatever it had done by then is found by the next observation.
 
 pub mod local;
+
+use std::future::Future;
 
 use netwright_crds::EffectiveSpec;
 
@@ -73,9 +81,12 @@ pub struct RelayChainStatus {
 }
 
 /// What a backend does for the reconciler.
-pub trait Backend {
+pub trait Backend: Send {
     /// Observes the network: keys, genesis, nodes (declared or not) and relay chains.
-    fn observe(&mut self, spec: &EffectiveSpec) -> Result<ObservedState, BackendError>;
+    fn observe(
+        &mut self,
+        spec: &EffectiveSpec,
+    ) -> impl Future<Output = Result<ObservedState, BackendError>> + Send;
 
     /// Carries out one action of a plan made from `spec` (whose topology is `topology`),
     /// returning once the action's effect holds (see `plan::model`), or an error.
@@ -84,11 +95,11 @@ pub trait Backend {
         spec: &EffectiveSpec,
         topology: &Topology,
         action: &Action,
-    ) -> Result<(), BackendError>;
+    ) -> impl Future<Output = Result<(), BackendError>> + Send;
 
     /// Per-node and per-relay-chain status for views (`netwright status`, the live view).
     fn status(
         &mut self,
         spec: &EffectiveSpec,
-    ) -> Result<(Vec<NodeStatus>, Vec<RelayChainStatus>), BackendError>;
+    ) -> impl Future<Output = Result<(Vec<NodeStatus>, Vec<RelayChainStatus>), BackendError>> + Send;
 }

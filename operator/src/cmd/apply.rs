@@ -16,7 +16,10 @@ use netwright_operator::reconcile::{Options, Outcome, Progress, Report};
 use netwright_operator::service::{self, ServiceError};
 
 use super::plan::{load_spec, open_backend, LoadedSpec, NetworkFile};
-use super::{exit_busy, exit_failed, exit_halted, exit_invalid, exit_ok, exit_refused, exit_usage};
+use super::{
+    block_on, exit_busy, exit_failed, exit_halted, exit_interrupted, exit_invalid, exit_ok,
+    exit_refused, exit_usage, interrupt,
+};
 
 /// Arguments of `netwright apply`, and the reconciling part of `netwright up`'s.
 #[derive(Debug, clap::Args)]
@@ -45,6 +48,7 @@ pub fn prepare(args: &ReconcileArgs) -> anyhow::Result<Result<(LoadedSpec, Optio
     let options = Options {
         approve,
         max_passes: args.max_passes.max(1),
+        ..Options::default()
     };
     Ok(Ok((loaded, options)))
 }
@@ -70,6 +74,10 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<ExitCode> {
     let home = &args.target.home;
     let mut backend = open_backend(home, &loaded.name, None)?;
     let mut view = StepView::new();
+    let options = Options {
+        cancel: interrupt()?,
+        ..options
+    };
     Ok(
         match reconcile_network(&mut backend, &loaded, home, &options, &mut view)? {
             Ok(report) => report_outcome(&report),
@@ -88,7 +96,9 @@ pub fn reconcile_network(
     progress: &mut dyn Progress,
 ) -> anyhow::Result<Result<Report, ExitCode>> {
     let dir = backend.network_dir().to_owned();
-    match service::apply(home, &dir, backend, loaded, options, progress) {
+    match block_on(service::apply(
+        home, &dir, backend, loaded, options, progress,
+    ))? {
         Ok(applied) => {
             println!(
                 "receipt: {} (seq {})",
@@ -120,6 +130,10 @@ pub fn reconcile_network(
             eprintln!("{}: error: {error}", path.display());
             Ok(Err(exit_invalid()))
         }
+        Err(ServiceError::Cancelled) => {
+            eprintln!("interrupted: nothing was changed");
+            Ok(Err(exit_interrupted()))
+        }
         Err(error) => Err(error.into()),
     }
 }
@@ -144,6 +158,13 @@ pub fn report_outcome(report: &Report) -> ExitCode {
         Outcome::NotConverged { reason } => {
             eprintln!("not converged: {reason}");
             exit_failed()
+        }
+        Outcome::Cancelled { pass, during } => {
+            eprintln!(
+                "interrupted in pass {pass}, {during}: {steps} step(s) were done and recorded; \
+                 apply again to finish"
+            );
+            exit_interrupted()
         }
     }
 }

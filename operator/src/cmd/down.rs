@@ -57,7 +57,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(pid) = daemon::stop(&dir)? {
         println!("stopped supervisor (pid {pid})");
     }
-    let stopped = backend.down(false)?;
+    let stopped = super::block_on(backend.down(false))??;
     for (name, pid) in &stopped.processes {
         println!("stopped {name} (pid {pid})");
     }
@@ -71,7 +71,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     drop(lock);
     if args.purge {
-        backend.down(true)?;
+        super::block_on(backend.down(true))??;
         println!("deleted {} (keys included)", dir.display());
     }
     println!("network {} is down", args.network);

@@ -1,6 +1,17 @@
 //! One module per CLI command group. Each exposes clap arguments and a `run` returning the exit code.
+//!
+//! The commands are synchronous; the orchestrator core (backends, engine, service) is async.
+//! [`block_on`] is the one boundary between them. [`interrupt`] turns the first Ctrl-C (or
+//! SIGTERM) into a cancellation that the core honours at its next wait (a reconciliation
+//! records what it did and ends `cancelled`); a second one exits at once.
 
+use std::future::Future;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
+
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
 
 pub mod apply;
 pub mod crd;
@@ -13,6 +24,51 @@ pub mod status;
 pub mod tools;
 pub mod up;
 pub mod validate;
+
+/// Runs `future` to completion on the CLI's runtime (one current-thread tokio runtime per
+/// process, so connections to the nodes are kept between calls).
+pub fn block_on<F: Future>(future: F) -> anyhow::Result<F::Output> {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    if RUNTIME.get().is_none() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("starting the async runtime")?;
+        let _ = RUNTIME.set(runtime);
+    }
+    let runtime = RUNTIME
+        .get()
+        .context("the async runtime is not available")?;
+    Ok(runtime.block_on(future))
+}
+
+/// Raised by the first SIGINT or SIGTERM (see [`interrupt`]).
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// The cancellation of the running command: cancelled by the first SIGINT or SIGTERM. Installs
+/// the signal handler on first use; the second signal exits with status 130 at once.
+pub fn interrupt() -> anyhow::Result<CancellationToken> {
+    static TOKEN: OnceLock<CancellationToken> = OnceLock::new();
+    if let Some(token) = TOKEN.get() {
+        return Ok(token.clone());
+    }
+    let token = CancellationToken::new();
+    let cancel = token.clone();
+    ctrlc::set_handler(move || {
+        if INTERRUPTED.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        cancel.cancel();
+    })
+    .context("installing the SIGINT/SIGTERM handler")?;
+    let _ = TOKEN.set(token.clone());
+    Ok(token)
+}
+
+/// The flag [`interrupt`]'s handler raises, for loops that poll (call [`interrupt`] first).
+pub fn interrupted() -> &'static AtomicBool {
+    &INTERRUPTED
+}
 
 /// The command did what was asked and everything checked holds.
 pub fn exit_ok() -> ExitCode {
@@ -48,4 +104,10 @@ pub fn exit_busy() -> ExitCode {
 /// The reconciliation ran but failed at a step or did not converge; its receipt says which.
 pub fn exit_failed() -> ExitCode {
     ExitCode::from(6)
+}
+
+/// The command was interrupted (SIGINT or SIGTERM) before it finished; a reconciliation
+/// records what it did before it exits (128 + SIGINT, as shells report it).
+pub fn exit_interrupted() -> ExitCode {
+    ExitCode::from(130)
 }

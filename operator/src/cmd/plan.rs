@@ -9,6 +9,7 @@ use netwright_operator::backend::local::{LocalBackend, LocalOptions};
 use netwright_operator::plan::Risk;
 use netwright_operator::reconcile::approval::unsafe_reasons;
 use netwright_operator::reconcile::record::summary_json;
+use netwright_operator::reconcile::Options;
 use netwright_operator::service::{self, load_document, DocumentError, Preview, ServiceError};
 use serde_json::json;
 
@@ -134,7 +135,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         plan,
         digest,
         halt,
-    } = match service::preview(home, &dir, &mut backend, &loaded) {
+    } = match super::block_on(service::preview(
+        home,
+        &dir,
+        &mut backend,
+        &loaded,
+        &Options {
+            cancel: super::interrupt()?,
+            ..Options::default()
+        },
+    ))? {
         Ok(preview) => preview,
         Err(ServiceError::Plan { path, error }) => {
             eprintln!("{}: error: {error}", path.display());

@@ -121,8 +121,8 @@ fn network_json(backend: &mut LocalBackend, name: &str) -> anyhow::Result<Value>
     });
     match load_applied(&dir)? {
         Some(applied) => {
-            let (nodes, chains) = backend.status(&applied.spec)?;
-            let observed = backend.observe(&applied.spec)?;
+            let (nodes, chains) = super::block_on(backend.status(&applied.spec))??;
+            let observed = super::block_on(backend.observe(&applied.spec))??;
             row["chainId"] = json!(applied.spec.chain_id);
             row["nodes"] = serde_json::to_value(nodes)?;
             row["relayChains"] = serde_json::to_value(chains)?;

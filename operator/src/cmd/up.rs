@@ -6,7 +6,6 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -22,7 +21,7 @@ use netwright_receipts::Timestamp;
 use super::apply::{prepare, reconcile_network, report_outcome, StepView};
 use super::plan::{open_backend, DEFAULT_HOME};
 use super::status::render_nodes;
-use super::{exit_ok, exit_usage};
+use super::{block_on, exit_ok, exit_usage, interrupt, interrupted};
 
 /// Time between two refreshes of the live view and two supervision passes.
 const TICK: Duration = Duration::from_secs(1);
@@ -69,6 +68,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let mut backend = open_backend(home, &loaded.name, anvil)?;
     let mut view = StepView::new();
+    let options = netwright_operator::reconcile::Options {
+        cancel: interrupt()?,
+        ..options
+    };
     let report = match reconcile_network(&mut backend, &loaded, home, &options, &mut view)? {
         Ok(report) => report,
         Err(code) => return Ok(code),
@@ -85,11 +88,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         println!("  netwright down {} --home {home}", loaded.name);
         return Ok(exit_ok());
     }
-    let stop = stop_flag()?;
-    watch(&mut backend, &loaded.spec, &loaded.name, &stop)?;
+    watch(&mut backend, &loaded.spec, &loaded.name, interrupted())?;
     println!("stopping network {}", loaded.name);
     daemon::stop(backend.network_dir())?;
-    backend.down(false)?;
+    block_on(backend.down(false))??;
     println!(
         "network {} is down (state and keys kept; `netwright up` resumes it)",
         loaded.name
@@ -100,15 +102,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// Whether the spec declares a managed relay chain (which needs anvil).
 fn needs_anvil(spec: &netwright_crds::EffectiveSpec) -> bool {
     desired_topology(spec).is_ok_and(|t| !t.managed_chains.is_empty())
-}
-
-/// A flag raised by SIGINT or SIGTERM.
-fn stop_flag() -> anyhow::Result<Arc<AtomicBool>> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let raised = stop.clone();
-    ctrlc::set_handler(move || raised.store(true, Ordering::SeqCst))
-        .context("installing the SIGINT/SIGTERM handler")?;
-    Ok(stop)
 }
 
 /// The live view: every tick a supervision pass, then the node table. Returns when `stop`
@@ -129,7 +122,7 @@ fn watch(
             Some(Err(error)) => fresh.push(format!("{now} supervision failed: {error}")),
             None => {}
         }
-        let (nodes, chains) = match backend.status(spec) {
+        let (nodes, chains) = match block_on(backend.status(spec))? {
             Ok(status) => status,
             Err(error) => {
                 fresh.push(format!("{now} status failed: {error}"));
@@ -203,9 +196,14 @@ pub fn supervise(args: SuperviseArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(exit_usage());
     }
-    let stop = stop_flag()?;
+    interrupt()?;
     let interval = Duration::from_millis(args.interval_ms.max(100));
-    match daemon::run(&mut backend, interval, &stop, &mut std::io::stdout())? {
+    match daemon::run(
+        &mut backend,
+        interval,
+        interrupted(),
+        &mut std::io::stdout(),
+    )? {
         Supervised::AlreadySupervised => {
             println!("network {} is already supervised", args.network)
         }

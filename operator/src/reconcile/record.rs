@@ -36,6 +36,14 @@ pub enum Outcome {
         /// Why it stopped.
         reason: String,
     },
+    /// The reconciliation was cancelled in pass `pass`, `during` what (for example
+    /// `step 3 (start-node validator-2)`); the steps recorded as done were done.
+    Cancelled {
+        /// Pass number, from 1.
+        pass: usize,
+        /// What was under way or next.
+        during: String,
+    },
 }
 
 /// The canonical line of a step: `<number> <risk> <canonical action>`, as in the plan
@@ -128,6 +136,13 @@ pub fn reconcile_body(
         Outcome::NotConverged { reason } => {
             body.insert("outcome".into(), Value::from("not-converged"));
             body.insert("error".into(), Value::from(reason.as_str()));
+        }
+        Outcome::Cancelled { pass, during } => {
+            body.insert("outcome".into(), Value::from("cancelled"));
+            body.insert(
+                "error".into(),
+                Value::from(format!("cancelled in pass {pass}, {during}")),
+            );
         }
     }
     let mut observed = Map::new();

@@ -7,8 +7,9 @@ use netwright_receipts::{
 use serde_json::{json, Map, Value};
 
 use super::*;
+use crate::backend::BackendError;
 use crate::plan::{plan, ObservedState, Risk};
-use crate::testkit::{spec, Fake};
+use crate::testkit::{block_on, spec, Fake};
 
 /// Receipts kept in memory.
 #[derive(Default)]
@@ -37,7 +38,14 @@ fn run(
         approve,
         ..Options::default()
     };
-    reconcile(fake, spec, None, &options, sink, &mut SilentProgress)
+    block_on(reconcile(
+        fake,
+        spec,
+        None,
+        &options,
+        sink,
+        &mut SilentProgress,
+    ))
 }
 
 fn converged(validators: u64) -> Fake {
@@ -196,14 +204,14 @@ fn a_halt_refuses_before_observing() {
         seq: 3,
         reason: Some("gate pos failed".into()),
     };
-    let error = reconcile(
+    let error = block_on(reconcile(
         &mut fake,
         &spec(4),
         Some(halt),
         &Options::default(),
         &mut sink,
         &mut SilentProgress,
-    )
+    ))
     .expect_err("halted");
     let ReconcileError::Halted(halt) = &error else {
         panic!("expected a halt, got {error}");
@@ -264,17 +272,17 @@ fn a_network_that_never_converges_stops_after_the_pass_limit() {
     };
     let mut sink = Memory::default();
     let options = Options {
-        approve: None,
         max_passes: 2,
+        ..Options::default()
     };
-    let report = reconcile(
+    let report = block_on(reconcile(
         &mut fake,
         &spec(4),
         None,
         &options,
         &mut sink,
         &mut SilentProgress,
-    );
+    ));
     let report = report.expect("recorded");
     let Outcome::NotConverged { reason } = &report.outcome else {
         panic!("expected not converged, got {:?}", report.outcome);
@@ -286,6 +294,155 @@ fn a_network_that_never_converges_stops_after_the_pass_limit() {
         "two applied passes and the plan left over"
     );
     assert_eq!(sink.receipts[0].1["outcome"], json!("not-converged"));
+}
+
+#[test]
+fn a_step_that_hangs_fails_at_the_step_timeout_and_is_recorded() {
+    let spec = spec(4);
+    let first = plan(&spec, &ObservedState::default()).expect("plan");
+    let hanging = first
+        .actions()
+        .position(|a| a.verb() == "start-node")
+        .expect("a start-node step");
+    let mut fake = Fake {
+        hang_verb: Some("start-node"),
+        ..Fake::default()
+    };
+    let mut sink = Memory::default();
+    let options = Options {
+        step_timeout: std::time::Duration::from_secs(7),
+        ..Options::default()
+    };
+    let report = block_on(reconcile(
+        &mut fake,
+        &spec,
+        None,
+        &options,
+        &mut sink,
+        &mut SilentProgress,
+    ))
+    .expect("recorded");
+    let Outcome::Failed { pass, step, error } = &report.outcome else {
+        panic!("expected a failure, got {:?}", report.outcome);
+    };
+    assert_eq!((*pass, *step), (1, hanging + 1));
+    assert!(
+        error.contains("start-node") && error.contains("timed out after 7 s"),
+        "{error}"
+    );
+    assert_eq!(report.passes[0].done.len(), hanging);
+    assert_eq!(sink.receipts[0].1["outcome"], json!("failed"));
+}
+
+#[test]
+fn an_observation_that_hangs_is_an_error_and_changes_nothing() {
+    struct Hanging;
+    impl crate::backend::Backend for Hanging {
+        async fn observe(&mut self, _: &EffectiveSpec) -> Result<ObservedState, BackendError> {
+            std::future::pending().await
+        }
+        async fn apply(
+            &mut self,
+            _: &EffectiveSpec,
+            _: &crate::plan::Topology,
+            _: &crate::plan::Action,
+        ) -> Result<(), BackendError> {
+            panic!("nothing is applied when observing hangs")
+        }
+        async fn status(
+            &mut self,
+            _: &EffectiveSpec,
+        ) -> Result<
+            (
+                Vec<crate::backend::NodeStatus>,
+                Vec<crate::backend::RelayChainStatus>,
+            ),
+            BackendError,
+        > {
+            Ok((Vec::new(), Vec::new()))
+        }
+    }
+    let mut sink = Memory::default();
+    let error = block_on(reconcile(
+        &mut Hanging,
+        &spec(4),
+        None,
+        &Options::default(),
+        &mut sink,
+        &mut SilentProgress,
+    ))
+    .expect_err("observing timed out");
+    assert!(
+        matches!(&error, ReconcileError::Observe(e) if e.to_string().contains("timed out after 60 s")),
+        "{error}"
+    );
+    assert!(sink.receipts.is_empty());
+}
+
+#[test]
+fn a_cancellation_during_a_step_stops_and_records_the_steps_done() {
+    let spec = spec(4);
+    let first = plan(&spec, &ObservedState::default()).expect("plan");
+    let at = first
+        .actions()
+        .position(|a| a.verb() == "start-node")
+        .expect("a start-node step");
+    let options = Options::default();
+    let mut fake = Fake {
+        cancel_on_verb: Some(("start-node", options.cancel.clone())),
+        ..Fake::default()
+    };
+    let mut sink = Memory::default();
+    let report = block_on(reconcile(
+        &mut fake,
+        &spec,
+        None,
+        &options,
+        &mut sink,
+        &mut SilentProgress,
+    ))
+    .expect("recorded");
+    let Outcome::Cancelled { pass, during } = &report.outcome else {
+        panic!("expected a cancellation, got {:?}", report.outcome);
+    };
+    assert_eq!(*pass, 1);
+    assert!(
+        during.starts_with(&format!("step {} (start-node", at + 1)),
+        "{during}"
+    );
+    assert_eq!(report.passes[0].done.len(), at);
+    assert_eq!(
+        fake.applied.len(),
+        at,
+        "no step after the cancelled one ran"
+    );
+    let body = &sink.receipts[0].1;
+    assert_eq!(body["outcome"], json!("cancelled"));
+    assert_eq!(body["done"].as_array().map(Vec::len), Some(at));
+    assert!(
+        body["observed"]["after"].is_object(),
+        "what the cancelled step left behind is observed"
+    );
+}
+
+#[test]
+fn a_cancellation_before_anything_was_done_writes_nothing() {
+    let options = Options::default();
+    options.cancel.cancel();
+    let mut fake = Fake::default();
+    let mut sink = Memory::default();
+    let error = block_on(reconcile(
+        &mut fake,
+        &spec(4),
+        None,
+        &options,
+        &mut sink,
+        &mut SilentProgress,
+    ))
+    .expect_err("cancelled");
+    assert!(matches!(error, ReconcileError::Cancelled), "{error}");
+    assert!(fake.applied.is_empty());
+    assert!(sink.receipts.is_empty());
 }
 
 fn log_with(kinds: &[&str]) -> (tempfile::TempDir, Vec<u8>, TrustedKeys) {

@@ -42,7 +42,8 @@ pub const APPLIED_SPEC: &str = "network.yaml";
 pub const RECEIPT_LOG: &str = "receipts.log";
 
 /// Why a service call did nothing, or could not finish. Every variant but `Receipt` and
-/// `SaveApplied` means nothing was changed.
+/// `SaveApplied` means nothing was changed. (A cancellation after steps ran is not an error:
+/// it is recorded and reported as the outcome [`crate::reconcile::Outcome::Cancelled`].)
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
     /// Another reconciliation of the network holds its lock.
@@ -75,6 +76,9 @@ pub enum ServiceError {
     /// The backend could not observe the network.
     #[error("observing the network failed: {0}")]
     Observe(BackendError),
+    /// The call was cancelled before anything was changed.
+    #[error("cancelled before anything was changed")]
+    Cancelled,
     /// The receipt log, the orchestrator's key or a receipt could not be read or written.
     #[error("receipts: {0}")]
     Receipt(String),
@@ -146,16 +150,27 @@ pub fn load_applied(state_dir: &Path) -> Result<Option<LoadedSpec>, DocumentErro
     load_document(&path).map(Some)
 }
 
-/// Observes the network and plans `loaded` against it, changing nothing.
-pub fn preview(
+/// Observes the network and plans `loaded` against it, changing nothing. The observation is
+/// bounded by `options.observe_timeout` and ends early when `options.cancel` is cancelled.
+pub async fn preview<B: Backend>(
     home: &Path,
     state_dir: &Path,
-    backend: &mut dyn Backend,
+    backend: &mut B,
     loaded: &LoadedSpec,
+    options: &Options,
 ) -> Result<Preview, ServiceError> {
-    let observed = backend
-        .observe(&loaded.spec)
-        .map_err(ServiceError::Observe)?;
+    let observing = tokio::time::timeout(options.observe_timeout, backend.observe(&loaded.spec));
+    let observed = tokio::select! {
+        biased;
+        () = options.cancel.cancelled() => return Err(ServiceError::Cancelled),
+        observed = observing => observed.map_err(|_| {
+            ServiceError::Observe(BackendError::new(format!(
+                "observing timed out after {} s",
+                options.observe_timeout.as_secs_f64()
+            )))
+        })?,
+    }
+    .map_err(ServiceError::Observe)?;
     let plan = plan(&loaded.spec, &observed).map_err(|error| ServiceError::Plan {
         path: loaded.path.clone(),
         error,
@@ -174,10 +189,10 @@ pub fn preview(
 /// it; recorded in `<state_dir>/receipts.log`, signed with the orchestrator's key (created
 /// once under `home`); the document saved as the one applied once the reconciliation is
 /// recorded, whatever its outcome.
-pub fn apply(
+pub async fn apply<B: Backend>(
     home: &Path,
     state_dir: &Path,
-    backend: &mut dyn Backend,
+    backend: &mut B,
     loaded: &LoadedSpec,
     options: &Options,
     progress: &mut dyn Progress,
@@ -201,7 +216,7 @@ pub fn apply(
     let signer = orchestrator_key(home)?;
     let subject = spec_subject(&loaded.path, &loaded.bytes);
     let mut sink = LogSink::open(&log, &loaded.name, signer, subject)?;
-    let report = match reconcile(backend, &loaded.spec, None, options, &mut sink, progress) {
+    let report = match reconcile(backend, &loaded.spec, None, options, &mut sink, progress).await {
         Ok(report) => report,
         Err(ReconcileError::Halted(halt)) => return Err(halted(*halt)),
         Err(error @ ReconcileError::Refused { .. }) => {
@@ -214,6 +229,7 @@ pub fn apply(
             })
         }
         Err(ReconcileError::Observe(error)) => return Err(ServiceError::Observe(error)),
+        Err(ReconcileError::Cancelled) => return Err(ServiceError::Cancelled),
         Err(ReconcileError::Receipt(error)) => return Err(error.into()),
     };
     write_atomically(&state_dir.join(APPLIED_SPEC), &loaded.bytes)

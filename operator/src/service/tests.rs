@@ -10,7 +10,37 @@ use super::*;
 use crate::backend::BackendError;
 use crate::plan::Plan;
 use crate::reconcile::{Outcome, ReconcileLock};
-use crate::testkit::{spec, Fake};
+use crate::testkit::{block_on, spec, Fake};
+
+/// [`super::apply`], run to completion.
+fn apply(
+    home: &Path,
+    state_dir: &Path,
+    backend: &mut Fake,
+    loaded: &LoadedSpec,
+    options: &Options,
+    progress: &mut dyn Progress,
+) -> Result<Applied, ServiceError> {
+    block_on(super::apply(
+        home, state_dir, backend, loaded, options, progress,
+    ))
+}
+
+/// [`super::preview`], run to completion with the default options.
+fn preview(
+    home: &Path,
+    state_dir: &Path,
+    backend: &mut Fake,
+    loaded: &LoadedSpec,
+) -> Result<Preview, ServiceError> {
+    block_on(super::preview(
+        home,
+        state_dir,
+        backend,
+        loaded,
+        &Options::default(),
+    ))
+}
 
 /// What a front end was told, in order.
 #[derive(Default)]

@@ -1,7 +1,14 @@
 //! Carrying out plan actions on a local network. Each function returns once the action's effect
 //! (as `plan::model` states it) holds, or with an error naming what failed.
+//!
+//! Waits poll every 250 ms up to the backend's wait limit ([`Waiting`]). Stopping a process
+//! (which waits out its grace period) runs on tokio's blocking pool. Every future here may be
+//! dropped at an await point: what it had done by then is recorded in `state.json` or found by
+//! the next observation.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use netwright_crds::EffectiveSpec;
 use netwright_ledger::PublicKey;
@@ -34,7 +41,12 @@ fn rpc_err(e: ClientError) -> BackendError {
 }
 
 /// Carries out `action`.
-pub fn apply(b: &LocalBackend, _spec: &EffectiveSpec, topology: &Topology, action: &Action) -> R {
+pub async fn apply(
+    b: &LocalBackend,
+    _spec: &EffectiveSpec,
+    topology: &Topology,
+    action: &Action,
+) -> R {
     match action {
         Action::Pause => b.update(|s| {
             s.paused = true;
@@ -53,33 +65,35 @@ pub fn apply(b: &LocalBackend, _spec: &EffectiveSpec, topology: &Topology, actio
             chain_id,
             recipe,
             replaces,
-        } => write_genesis(b, topology, chain_id, *recipe, *replaces),
-        Action::StartRelayChain { chain, config } => start_relay_chain(b, topology, chain, *config),
+        } => write_genesis(b, topology, chain_id, *recipe, *replaces).await,
+        Action::StartRelayChain { chain, config } => {
+            start_relay_chain(b, topology, chain, *config).await
+        }
         Action::RestartRelayChain { chain, config } => {
-            stop_relay_chain(b, chain)?;
-            start_relay_chain(b, topology, chain, *config)
+            stop_relay_chain(b, chain).await?;
+            start_relay_chain(b, topology, chain, *config).await
         }
-        Action::StopRelayChain { chain } => stop_relay_chain(b, chain),
+        Action::StopRelayChain { chain } => stop_relay_chain(b, chain).await,
         Action::WriteNodeConfig { node, config } => write_node_config(b, topology, node, *config),
-        Action::StartNode { node } => start_node(b, node),
+        Action::StartNode { node } => start_node(b, node).await,
         Action::RestartNode { node } => {
-            stop_node(b, node, true)?;
-            start_node(b, node)
+            stop_node(b, node, true).await?;
+            start_node(b, node).await
         }
-        Action::WaitForSync { node } => wait_for_sync(b, node),
+        Action::WaitForSync { node } => wait_for_sync(b, node).await,
         Action::StakeValidator {
             node,
             amount,
             target,
-        } => stake(b, node, *amount, *target),
+        } => stake(b, node, *amount, *target).await,
         Action::UnstakeValidator {
             node,
             amount,
             target,
-        } => unstake(b, node, *amount, *target),
-        Action::WaitForValidatorExit { node } => wait_for_exit(b, node),
-        Action::StopNode { node } => stop_node(b, node, false),
-        Action::DeleteNodeData { node } => delete_data(b, node),
+        } => unstake(b, node, *amount, *target).await,
+        Action::WaitForValidatorExit { node } => wait_for_exit(b, node).await,
+        Action::StopNode { node } => stop_node(b, node, false).await,
+        Action::DeleteNodeData { node } => delete_data(b, node).await,
     }
 }
 
@@ -134,12 +148,12 @@ fn ensure_record<'s>(
 }
 
 /// The public keys on disk, as genesis construction takes them.
-fn key_set(b: &LocalBackend) -> Result<KeySet, BackendError> {
-    let observed = observe::observe(b)?;
+async fn key_set(b: &LocalBackend) -> Result<KeySet, BackendError> {
+    let observed = observe::observe(b).await?;
     Ok(observed.keys())
 }
 
-fn write_genesis(
+async fn write_genesis(
     b: &LocalBackend,
     topology: &Topology,
     chain_id: &str,
@@ -164,7 +178,7 @@ fn write_genesis(
         )));
     }
     let genesis = recipe
-        .build(&key_set(b)?, now_ms())
+        .build(&key_set(b).await?, now_ms())
         .map_err(|e| err(e.to_string()))?;
     let bytes = genesis_bytes(&genesis);
     for name in observe::node_names(&b.layout)? {
@@ -189,7 +203,7 @@ fn write_genesis(
     })
 }
 
-fn start_relay_chain(b: &LocalBackend, topology: &Topology, id: &str, config: Digest) -> R {
+async fn start_relay_chain(b: &LocalBackend, topology: &Topology, id: &str, config: Digest) -> R {
     let chain = topology
         .managed_chains
         .iter()
@@ -221,31 +235,30 @@ fn start_relay_chain(b: &LocalBackend, topology: &Topology, id: &str, config: Di
         Ok(port)
     })?;
     let log = b.layout.relay_chain_log(id);
-    wait_until(
+    let waiting = Waiting::new(
         b.wait,
-        &format!("relay chain {id} to answer eth_blockNumber on port {port}"),
-        || Ok(b.rpc.eth_block_number(port).is_ok()),
-    )
-    .map_err(|e| {
-        err(format!(
-            "{e}; last lines of {}:\n{}",
-            log.display(),
-            log_tail(&log, 10)
-        ))
-    })
+        format!("relay chain {id} to answer eth_blockNumber on port {port}"),
+    );
+    while b.rpc.eth_block_number(port).await.is_err() {
+        waiting.tick().await.map_err(|e| {
+            err(format!(
+                "{e}; last lines of {}:\n{}",
+                log.display(),
+                log_tail(&log, 10)
+            ))
+        })?;
+    }
+    Ok(())
 }
 
-fn stop_relay_chain(b: &LocalBackend, id: &str) -> R {
+async fn stop_relay_chain(b: &LocalBackend, id: &str) -> R {
     let target = b.update(|s| {
         Ok(s.relay_chains.get_mut(id).and_then(|rec| {
             rec.should_run = false;
             rec.ours(anvil_marker(rec.port?))
         }))
     })?;
-    if let Some(ours) = target {
-        process::stop_all(&[ours], process::STOP_GRACE);
-    }
-    Ok(())
+    stop(target).await
 }
 
 fn write_node_config(b: &LocalBackend, topology: &Topology, node: &str, config: Digest) -> R {
@@ -271,7 +284,7 @@ fn write_node_config(b: &LocalBackend, topology: &Topology, node: &str, config: 
 
 /// Starts node `node` unless it runs, and returns once its RPC answers; a node that exits
 /// first is reported with the end of its log.
-fn start_node(b: &LocalBackend, node: &str) -> R {
+async fn start_node(b: &LocalBackend, node: &str) -> R {
     let marker = b.node_marker(node);
     let (rpc_port, ours) = b.update(|s| {
         let rec = s
@@ -291,31 +304,26 @@ fn start_node(b: &LocalBackend, node: &str) -> R {
         Ok((rec.rpc_port, rec.process.ours(marker)))
     })?;
     let log = b.layout.node_log(node);
-    let exited = || {
-        err(format!(
-            "node {node} exited as it started; last lines of {}:\n{}",
-            log.display(),
-            log_tail(&log, 10)
-        ))
-    };
-    wait_until(
+    let waiting = Waiting::new(
         b.wait,
-        &format!("node {node} to answer on its RPC port {rpc_port}"),
-        || {
-            if b.rpc.status(rpc_port).is_ok() {
-                return Ok(true);
-            }
-            if !ours.as_ref().is_some_and(|p| p.is_alive()) {
-                return Err(exited());
-            }
-            Ok(false)
-        },
-    )
+        format!("node {node} to answer on its RPC port {rpc_port}"),
+    );
+    while b.rpc.status(rpc_port).await.is_err() {
+        if !ours.as_ref().is_some_and(|p| p.is_alive()) {
+            return Err(err(format!(
+                "node {node} exited as it started; last lines of {}:\n{}",
+                log.display(),
+                log_tail(&log, 10)
+            )));
+        }
+        waiting.tick().await?;
+    }
+    Ok(())
 }
 
 /// Stops node `node`. `restarting` keeps it marked as one that should run (the caller starts
 /// it again under the same plan step).
-fn stop_node(b: &LocalBackend, node: &str, restarting: bool) -> R {
+async fn stop_node(b: &LocalBackend, node: &str, restarting: bool) -> R {
     let target = b.update(|s| {
         let rec = s
             .nodes
@@ -326,14 +334,21 @@ fn stop_node(b: &LocalBackend, node: &str, restarting: bool) -> R {
         }
         Ok(rec.process.ours(b.node_marker(node)))
     })?;
-    if let Some(ours) = target {
-        process::stop_all(&[ours], process::STOP_GRACE);
-    }
-    Ok(())
+    stop(target).await
 }
 
-fn delete_data(b: &LocalBackend, node: &str) -> R {
-    let snap = observe::snapshot(b)?;
+/// Stops `target` (SIGTERM, SIGKILL after the grace period) on tokio's blocking pool.
+async fn stop(target: Option<process::Ours>) -> R {
+    let Some(ours) = target else {
+        return Ok(());
+    };
+    tokio::task::spawn_blocking(move || process::stop_all(&[ours], process::STOP_GRACE))
+        .await
+        .map_err(|e| err(format!("stopping a process: {e}")))
+}
+
+async fn delete_data(b: &LocalBackend, node: &str) -> R {
+    let snap = observe::snapshot(b).await?;
     if snap.nodes.iter().any(|p| p.name == node && p.running) {
         return Err(err(format!("node {node} is running; stop it first")));
     }
@@ -348,32 +363,44 @@ fn delete_data(b: &LocalBackend, node: &str) -> R {
     }
 }
 
-/// Polls `done` every 250 ms until it holds or `limit` passes.
-fn wait_until(
+/// A wait for something to hold: [`Waiting::tick`] sleeps 250 ms, or fails once `limit` has
+/// passed since the wait began.
+struct Waiting {
+    deadline: Instant,
     limit: Duration,
-    what: &str,
-    mut done: impl FnMut() -> Result<bool, BackendError>,
-) -> R {
-    let deadline = Instant::now() + limit;
-    loop {
-        if done()? {
-            return Ok(());
+    what: String,
+}
+
+impl Waiting {
+    /// A wait for `what` (as in "gave up waiting for `what`") of at most `limit`.
+    fn new(limit: Duration, what: String) -> Self {
+        Self {
+            deadline: Instant::now() + limit,
+            limit,
+            what,
         }
-        if Instant::now() >= deadline {
+    }
+
+    /// Sleeps before the next look, or fails when the limit has passed.
+    async fn tick(&self) -> R {
+        if Instant::now() >= self.deadline {
             return Err(err(format!(
-                "gave up waiting for {what} after {} s",
-                limit.as_secs()
+                "gave up waiting for {} after {} s",
+                self.what,
+                self.limit.as_secs()
             )));
         }
-        std::thread::sleep(Duration::from_millis(250));
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        Ok(())
     }
 }
 
-fn wait_for_sync(b: &LocalBackend, node: &str) -> R {
+async fn wait_for_sync(b: &LocalBackend, node: &str) -> R {
     let log = b.layout.node_log(node);
     let mut last = String::from("no answer yet");
-    let outcome = wait_until(b.wait, &format!("{node} to catch up"), || {
-        let snap = observe::snapshot(b)?;
+    let waiting = Waiting::new(b.wait, format!("{node} to catch up"));
+    loop {
+        let snap = observe::snapshot(b).await?;
         let probe = snap
             .nodes
             .iter()
@@ -388,22 +415,24 @@ fn wait_for_sync(b: &LocalBackend, node: &str) -> R {
         }
         let top = snap.max_height().unwrap_or(0);
         if let Some(s) = &probe.status {
+            if !s.catching_up && s.height.saturating_add(SYNC_SLACK) >= top {
+                return Ok(());
+            }
             last = format!(
                 "height {} of {top}, catching up: {}",
                 s.height, s.catching_up
             );
         }
-        Ok(probe
-            .status
-            .as_ref()
-            .is_some_and(|s| !s.catching_up && s.height.saturating_add(SYNC_SLACK) >= top))
-    });
-    outcome.map_err(|e| err(format!("{e} (last seen: {last})")))
+        waiting
+            .tick()
+            .await
+            .map_err(|e| err(format!("{e} (last seen: {last})")))?;
+    }
 }
 
 /// A healthy node's RPC port to submit through and query.
-fn healthy_port(b: &LocalBackend) -> Result<u16, BackendError> {
-    let snap = observe::snapshot(b)?;
+async fn healthy_port(b: &LocalBackend) -> Result<u16, BackendError> {
+    let snap = observe::snapshot(b).await?;
     snap.healthy_port()
         .ok_or_else(|| err("no node of the network is running and caught up to submit through"))
 }
@@ -415,24 +444,24 @@ fn chain_id(b: &LocalBackend) -> Result<String, BackendError> {
 }
 
 /// The bonded stake of `public` as the node on `port` lists it.
-fn stake_of(rpc: &NodeRpc, port: u16, public: &PublicKey) -> Result<u64, BackendError> {
+async fn stake_of(rpc: &NodeRpc, port: u16, public: &PublicKey) -> Result<u64, BackendError> {
     let client = rpc.at(port).map_err(rpc_err)?;
-    rpc.block_on(chain::stake_of(&client, public))
-        .map_err(chain_err)
+    chain::stake_of(&client, public).await.map_err(chain_err)
 }
 
-fn wait_for_stake(b: &LocalBackend, node: &str, public: &PublicKey, target: u64) -> R {
-    let mut seen = 0;
-    wait_until(
-        b.wait,
-        &format!("{node}'s bonded stake to become {target}"),
-        || {
-            let port = healthy_port(b)?;
-            seen = stake_of(&b.rpc, port, public)?;
-            Ok(seen == target)
-        },
-    )
-    .map_err(|e| err(format!("{e} (last seen: {seen})")))?;
+async fn wait_for_stake(b: &LocalBackend, node: &str, public: &PublicKey, target: u64) -> R {
+    let waiting = Waiting::new(b.wait, format!("{node}'s bonded stake to become {target}"));
+    loop {
+        let port = healthy_port(b).await?;
+        let seen = stake_of(&b.rpc, port, public).await?;
+        if seen == target {
+            break;
+        }
+        waiting
+            .tick()
+            .await
+            .map_err(|e| err(format!("{e} (last seen: {seen})")))?;
+    }
     b.update(|s| {
         if target == 0 {
             s.stakes.remove(node);
@@ -443,51 +472,52 @@ fn wait_for_stake(b: &LocalBackend, node: &str, public: &PublicKey, target: u64)
     })
 }
 
-fn stake(b: &LocalBackend, node: &str, amount: u64, target: u64) -> R {
+async fn stake(b: &LocalBackend, node: &str, amount: u64, target: u64) -> R {
     let (key, public) = node_key(b, node)?;
     let chain_id = chain_id(b)?;
-    let client = b.rpc.at(healthy_port(b)?).map_err(rpc_err)?;
+    let client = b.rpc.at(healthy_port(b).await?).map_err(rpc_err)?;
     let treasury = keys::load_if_present(&b.layout.treasury_key())?.map(|k| keys::signing_key(&k));
     let chain = Chain::new(&client, &chain_id);
-    b.rpc
-        .block_on(chain.stake(
+    chain
+        .stake(
             node,
             &keys::signing_key(&key),
             treasury.as_ref(),
             amount,
             target,
-        ))
+        )
+        .await
         .map_err(chain_err)?;
-    wait_for_stake(b, node, &public, target)
+    wait_for_stake(b, node, &public, target).await
 }
 
-fn unstake(b: &LocalBackend, node: &str, amount: u64, target: u64) -> R {
+async fn unstake(b: &LocalBackend, node: &str, amount: u64, target: u64) -> R {
     let (key, public) = node_key(b, node)?;
     let chain_id = chain_id(b)?;
-    let client = b.rpc.at(healthy_port(b)?).map_err(rpc_err)?;
+    let client = b.rpc.at(healthy_port(b).await?).map_err(rpc_err)?;
     let chain = Chain::new(&client, &chain_id);
-    b.rpc
-        .block_on(chain.unstake(node, &keys::signing_key(&key), amount, target))
+    chain
+        .unstake(node, &keys::signing_key(&key), amount, target)
+        .await
         .map_err(chain_err)?;
-    wait_for_stake(b, node, &public, target)
+    wait_for_stake(b, node, &public, target).await
 }
 
-fn wait_for_exit(b: &LocalBackend, node: &str) -> R {
+async fn wait_for_exit(b: &LocalBackend, node: &str) -> R {
     let (_, public) = node_key(b, node)?;
     let mut left_at = None;
     // Out of the committed set, then two more blocks so that the set without it has taken over
     // at the next height boundary and signed.
-    wait_until(
-        b.wait,
-        &format!("{node} to leave the validator set"),
-        || {
-            let port = healthy_port(b)?;
-            if stake_of(&b.rpc, port, &public)? != 0 {
-                return Ok(false);
-            }
-            let height = b.rpc.status(port).map_err(rpc_err)?.height;
+    let waiting = Waiting::new(b.wait, format!("{node} to leave the validator set"));
+    loop {
+        let port = healthy_port(b).await?;
+        if stake_of(&b.rpc, port, &public).await? == 0 {
+            let height = b.rpc.status(port).await.map_err(rpc_err)?.height;
             let since = *left_at.get_or_insert(height);
-            Ok(height >= since + 2)
-        },
-    )
+            if height >= since + 2 {
+                return Ok(());
+            }
+        }
+        waiting.tick().await?;
+    }
 }

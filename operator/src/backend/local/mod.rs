@@ -135,8 +135,8 @@ impl LocalBackend {
     /// records that none should run; `purge` then deletes the network directory. The
     /// processes are found from `state.json` and from the process files beside their homes,
     /// so an unreadable or missing `state.json` still stops everything this network started.
-    pub fn down(&mut self, purge: bool) -> Result<Stopped, BackendError> {
-        let stopped = supervise::down(self)?;
+    pub async fn down(&mut self, purge: bool) -> Result<Stopped, BackendError> {
+        let stopped = supervise::down(self).await?;
         if purge && self.layout.dir().exists() {
             std::fs::remove_dir_all(self.layout.dir())
                 .map_err(|e| state::io_error(self.layout.dir(), e))?;
@@ -293,24 +293,25 @@ pub fn list_networks(root: &Path) -> Vec<String> {
 }
 
 impl Backend for LocalBackend {
-    fn observe(&mut self, _spec: &EffectiveSpec) -> Result<ObservedState, BackendError> {
-        observe::observe(self)
+    async fn observe(&mut self, _spec: &EffectiveSpec) -> Result<ObservedState, BackendError> {
+        observe::observe(self).await
     }
 
-    fn apply(
+    async fn apply(
         &mut self,
         spec: &EffectiveSpec,
         topology: &Topology,
         action: &Action,
     ) -> Result<(), BackendError> {
         actions::apply(self, spec, topology, action)
+            .await
             .map_err(|e| BackendError::new(format!("{}: {e}", action.canonical())))
     }
 
-    fn status(
+    async fn status(
         &mut self,
         spec: &EffectiveSpec,
     ) -> Result<(Vec<NodeStatus>, Vec<RelayChainStatus>), BackendError> {
-        observe::status(self, spec)
+        observe::status(self, spec).await
     }
 }

@@ -1,5 +1,8 @@
 //! Observing a local network: keys, genesis and homes from disk, processes from their pids,
 //! health, heights and stakes from the nodes' RPC. Observing never writes anything.
+//!
+//! The nodes are asked for their status all at once, so one node that does not answer costs
+//! one RPC deadline, whatever the size of the network.
 
 use std::collections::BTreeMap;
 
@@ -106,7 +109,7 @@ impl Snapshot {
 }
 
 /// Probes every node of the network.
-pub fn snapshot(b: &LocalBackend) -> Result<Snapshot, BackendError> {
+pub async fn snapshot(b: &LocalBackend) -> Result<Snapshot, BackendError> {
     let state = b.state()?;
     let genesis = read_genesis(&b.layout)?;
     let mut nodes = Vec::new();
@@ -119,10 +122,6 @@ pub fn snapshot(b: &LocalBackend) -> Result<Snapshot, BackendError> {
         let public_key = keys::public_key(&key, &key_path)?;
         let rec = state.nodes.get(&name);
         let running = rec.is_some_and(|r| r.process.is_alive(b.node_marker(&name)));
-        let status = match rec {
-            Some(r) if running => b.rpc.status(r.rpc_port).ok(),
-            _ => None,
-        };
         let data = b
             .layout
             .node_home(&name)
@@ -134,12 +133,22 @@ pub fn snapshot(b: &LocalBackend) -> Result<Snapshot, BackendError> {
             role: rec.map(|r| r.role),
             rpc_port: rec.map(|r| r.rpc_port),
             running,
-            status,
+            status: None,
             healthy: false,
             stake: 0,
             restarts: rec.map_or(0, |r| r.process.restarts),
             has_chain_data,
         });
+    }
+    let asks = nodes.iter().map(|p| async {
+        match p.rpc_port {
+            Some(port) if p.running => b.rpc.status(port).await.ok(),
+            _ => None,
+        }
+    });
+    let answers = futures_util::future::join_all(asks).await;
+    for (probe, status) in nodes.iter_mut().zip(answers) {
+        probe.status = status;
     }
     let mut snap = Snapshot {
         state,
@@ -153,7 +162,7 @@ pub fn snapshot(b: &LocalBackend) -> Result<Snapshot, BackendError> {
             .as_ref()
             .is_some_and(|s| !s.catching_up && s.height.saturating_add(SYNC_SLACK) >= top);
     }
-    let stakes = stakes(b, &snap);
+    let stakes = stakes(b, &snap).await;
     for p in &mut snap.nodes {
         p.stake = stakes.get(&p.name).copied().unwrap_or(0);
     }
@@ -162,14 +171,14 @@ pub fn snapshot(b: &LocalBackend) -> Result<Snapshot, BackendError> {
 
 /// Bonded stake per node name: from the answering node with the highest height; while none
 /// answers, as last recorded on-chain, or else as in genesis.
-fn stakes(b: &LocalBackend, snap: &Snapshot) -> BTreeMap<String, u64> {
+async fn stakes(b: &LocalBackend, snap: &Snapshot) -> BTreeMap<String, u64> {
     let best = snap
         .nodes
         .iter()
         .filter(|p| p.status.is_some())
         .max_by_key(|p| p.status.as_ref().map_or(0, |s| s.height));
     if let Some(port) = best.and_then(|p| p.rpc_port) {
-        if let Ok(vals) = b.rpc.validators(port) {
+        if let Ok(vals) = b.rpc.validators(port).await {
             return by_name(snap, vals.iter().map(|v| (v.public_key.clone(), v.stake)));
         }
     }
@@ -200,11 +209,11 @@ fn by_name(snap: &Snapshot, stakes: impl Iterator<Item = (String, u64)>) -> BTre
 }
 
 /// The planner's view of the network (see `docs/planning.md`, "Observed state").
-pub fn observe(b: &LocalBackend) -> Result<ObservedState, BackendError> {
+pub async fn observe(b: &LocalBackend) -> Result<ObservedState, BackendError> {
     if !b.layout.dir().exists() {
         return Ok(ObservedState::default());
     }
-    let snap = snapshot(b)?;
+    let snap = snapshot(b).await?;
     let mut observed = ObservedState {
         paused: snap.state.paused,
         genesis: snap.genesis.clone(),
@@ -293,7 +302,7 @@ fn application_keys(layout: &Layout) -> Result<BTreeMap<String, PublicKey>, Back
 }
 
 /// Per-node and per-relay-chain status for views.
-pub fn status(
+pub async fn status(
     b: &LocalBackend,
     spec: &EffectiveSpec,
 ) -> Result<(Vec<NodeStatus>, Vec<RelayChainStatus>), BackendError> {
@@ -301,7 +310,7 @@ pub fn status(
         return Ok((Vec::new(), Vec::new()));
     }
     let topology = desired_topology(spec).ok();
-    let snap = snapshot(b)?;
+    let snap = snapshot(b).await?;
     let nodes = snap
         .nodes
         .iter()

@@ -223,9 +223,9 @@ pub struct Stopped {
 /// then stops every recorded process: those of `state.json` and those of the process files
 /// beside the homes. With `state.json` unreadable or missing, the process files alone say what
 /// to stop.
-pub fn down(b: &LocalBackend) -> Result<Stopped, BackendError> {
+pub async fn down(b: &LocalBackend) -> Result<Stopped, BackendError> {
     if b.layout.state().exists() && b.state().is_ok() {
-        let snap = super::observe::snapshot(b)?;
+        let snap = super::observe::snapshot(b).await?;
         let live_stakes: Option<std::collections::BTreeMap<String, u64>> =
             snap.nodes.iter().any(|p| p.status.is_some()).then(|| {
                 snap.nodes
@@ -251,7 +251,9 @@ pub fn down(b: &LocalBackend) -> Result<Stopped, BackendError> {
     let live: Vec<(String, process::Ours)> =
         recorded.into_iter().filter(|(_, p)| p.is_alive()).collect();
     let procs: Vec<process::Ours> = live.iter().map(|(_, p)| p.clone()).collect();
-    process::stop_all(&procs, process::STOP_GRACE);
+    tokio::task::spawn_blocking(move || process::stop_all(&procs, process::STOP_GRACE))
+        .await
+        .map_err(|e| BackendError::new(format!("stopping the network's processes: {e}")))?;
     Ok(Stopped {
         processes: live.into_iter().map(|(name, p)| (name, p.pid)).collect(),
         unreadable_state: unreadable.map(|e| e.to_string()),
