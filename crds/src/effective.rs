@@ -8,8 +8,11 @@ use std::collections::BTreeMap;
 
 use crate::defaults::{anvil, defaults, DEFAULT_IMAGE};
 use crate::duration::Duration;
+use crate::metrics::GateMetric;
 use crate::profile::Profile;
-use crate::spec::{Condition, NetworkSpec, OnViolation, RelayChainSpec};
+use crate::spec::{
+    Condition, ConditionMode, Expectation, MissingMetric, NetworkSpec, OnViolation, RelayChainSpec,
+};
 
 /// A spec with every default applied.
 #[derive(Debug, Clone, PartialEq)]
@@ -166,7 +169,7 @@ pub struct EffectiveGate {
     /// Its description (empty when none).
     pub description: String,
     /// Its conditions.
-    pub conditions: Vec<Condition>,
+    pub conditions: Vec<EffectiveCondition>,
     /// Deadline from eligibility, if any.
     pub within: Option<Duration>,
     /// Soak time.
@@ -175,6 +178,37 @@ pub struct EffectiveGate {
     pub after: Vec<String>,
     /// What a violation does.
     pub on_violation: OnViolation,
+    /// What a condition whose metric no node reports does.
+    pub missing: MissingMetric,
+    /// The verdict the gate expects.
+    pub expect: Expectation,
+}
+
+/// One gate condition.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EffectiveCondition {
+    /// The metric tested.
+    pub metric: GateMetric,
+    /// Whether the network's figure or its change since eligibility is compared.
+    pub mode: ConditionMode,
+    /// Holds when the compared value is at least this.
+    pub gte: Option<f64>,
+    /// Holds when the compared value is at most this.
+    pub lte: Option<f64>,
+    /// Holds when the compared value equals this.
+    pub eq: Option<f64>,
+}
+
+impl From<&Condition> for EffectiveCondition {
+    fn from(c: &Condition) -> Self {
+        EffectiveCondition {
+            metric: c.metric,
+            mode: c.mode.unwrap_or_default(),
+            gte: c.gte,
+            lte: c.lte,
+            eq: c.eq,
+        }
+    }
 }
 
 /// Kubernetes-only settings.
@@ -307,11 +341,13 @@ pub fn effective_spec(spec: &NetworkSpec) -> EffectiveSpec {
             .map(|g| EffectiveGate {
                 name: g.name.clone(),
                 description: g.description.clone().unwrap_or_default(),
-                conditions: g.conditions.clone(),
+                conditions: g.conditions.iter().map(EffectiveCondition::from).collect(),
                 within: g.within,
                 hold_for: g.hold_for.unwrap_or_default(),
                 after: g.after.clone().unwrap_or_default(),
                 on_violation: g.on_violation.unwrap_or(OnViolation::Halt),
+                missing: g.missing.unwrap_or_default(),
+                expect: g.expect.unwrap_or_default(),
             })
             .collect(),
         kubernetes: EffectiveKubernetes {
@@ -416,6 +452,34 @@ mod tests {
                     stake: 7
                 },
             ]
+        );
+    }
+
+    #[test]
+    fn gates_default_to_absolute_wait_pass_and_halt() {
+        let spec: NetworkSpec = serde_json::from_value(serde_json::json!({
+            "chainId": "c1",
+            "gates": [
+                {"name": "a", "conditions": [{"metric": "height", "gte": 1}]},
+                {"name": "b", "within": "1m", "missing": "fail", "expect": "fail",
+                 "conditions": [{"metric": "height", "mode": "delta", "gte": 3}]}
+            ]
+        }))
+        .expect("spec deserializes");
+        let eff = effective_spec(&spec);
+        let (a, b) = (&eff.gates[0], &eff.gates[1]);
+        assert_eq!(a.conditions[0].mode, ConditionMode::Absolute);
+        assert_eq!(
+            (a.missing, a.expect),
+            (MissingMetric::Wait, Expectation::Pass)
+        );
+        assert_eq!(a.on_violation, OnViolation::Halt);
+        assert!(a.hold_for.is_zero());
+        assert_eq!(b.conditions[0].mode, ConditionMode::Delta);
+        assert_eq!(b.conditions[0].gte, Some(3.0));
+        assert_eq!(
+            (b.missing, b.expect),
+            (MissingMetric::Fail, Expectation::Fail)
         );
     }
 

@@ -59,7 +59,7 @@ pub mod validate;
 
 pub use duration::Duration;
 pub use effective::{effective_spec, EffectiveSpec};
-pub use metrics::{GateMetric, MetricKind};
+pub use metrics::{Aggregation, GateMetric, MetricKind};
 pub use profile::Profile;
 pub use spec::{Network, NetworkSpec};
 pub use status::NetworkStatus;

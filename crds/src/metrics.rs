@@ -2,6 +2,19 @@
 //!
 //! The gate evaluator reads exactly these figures from the nodes; a gate naming anything else
 //! is rejected when the spec is validated.
+//!
+//! Every node reports its own value of a metric; a gate tests the network's figure, made from
+//! the nodes' values by one rule per metric ([`GateMetric::aggregation`]):
+//!
+//! - `height`: [`Aggregation::Quorum`]: the highest height that more than two thirds of the
+//!   validators have committed (the value at the quorum position of their sorted heights);
+//! - `txs_committed`, `relays_served`, `slashes_applied`: [`Aggregation::CounterMax`]: each
+//!   node's counter corrected for restarts (and, for a node that stopped reporting, its last
+//!   value), then the highest: every node counts the same chain's events, so the node furthest
+//!   along has counted the most, and a sum would count each event once per node;
+//! - the ratios, `validators_active`, `servicers_active` and `block_interval_p50_ms`:
+//!   [`Aggregation::LowerMedian`]: the lower median of the values reported, so that one node
+//!   lagging behind or misreporting does not move the figure.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -15,6 +28,42 @@ pub enum MetricKind {
     Ratio,
     /// A duration in milliseconds.
     Milliseconds,
+}
+
+/// How the network's figure for a metric is made from the values the nodes report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Aggregation {
+    /// Among the validators of the sample (every node when it names no validator), with `n`
+    /// of them and `q = floor(2n/3) + 1`, the `q`-th highest value reported: what more than
+    /// two thirds of the validators have reached. No figure when fewer than `q` report.
+    Quorum,
+    /// A counter: each node's value is corrected for restarts (a drop on a node whose process
+    /// was restarted continues from the value before the restart); a node that stopped
+    /// reporting keeps its last value; the figure is the highest of the nodes' values.
+    CounterMax,
+    /// The lower median of the values reported (the `(m - 1) / 2`-th of `m` sorted values).
+    LowerMedian,
+}
+
+impl Aggregation {
+    /// The rule in one sentence, for the references.
+    pub fn rule(self) -> &'static str {
+        match self {
+            Aggregation::Quorum => {
+                "quorum: the q-th highest value among the n validators, q = floor(2n/3) + 1 (none when fewer than q report)"
+            }
+            Aggregation::CounterMax => {
+                "counter: each node's last value, corrected for restarts, then the highest over nodes"
+            }
+            Aggregation::LowerMedian => "lower median of the values the nodes report",
+        }
+    }
+
+    /// Whether the metric only grows on a node, so that a drop after a restart is a reset.
+    pub fn is_counter(self) -> bool {
+        self == Aggregation::CounterMax
+    }
 }
 
 /// A metric a gate condition can test.
@@ -91,6 +140,21 @@ impl GateMetric {
         }
     }
 
+    /// How the network's figure is made from the nodes' values.
+    pub fn aggregation(self) -> Aggregation {
+        match self {
+            GateMetric::Height => Aggregation::Quorum,
+            GateMetric::TxsCommitted | GateMetric::RelaysServed | GateMetric::SlashesApplied => {
+                Aggregation::CounterMax
+            }
+            GateMetric::ValidatorsSigningRatio
+            | GateMetric::ValidatorsActive
+            | GateMetric::BlockIntervalP50Ms
+            | GateMetric::RelaySuccessRatio
+            | GateMetric::ServicersActive => Aggregation::LowerMedian,
+        }
+    }
+
     /// One line saying what the metric measures.
     pub fn description(self) -> &'static str {
         match self {
@@ -129,6 +193,20 @@ mod tests {
             assert_eq!(GateMetric::from_name(metric.name()), Some(metric));
         }
         assert_eq!(GateMetric::from_name("blocks"), None);
+    }
+
+    #[test]
+    fn counters_are_the_since_genesis_counts() {
+        let counters: Vec<_> = GateMetric::ALL
+            .into_iter()
+            .filter(|m| m.aggregation().is_counter())
+            .map(GateMetric::name)
+            .collect();
+        assert_eq!(
+            counters,
+            ["txs_committed", "relays_served", "slashes_applied"]
+        );
+        assert_eq!(GateMetric::Height.aggregation(), Aggregation::Quorum);
     }
 
     #[test]

@@ -279,7 +279,7 @@ fn profiles_table() -> String {
          - `paused`: false; `servicers.replicas` and `fishermen.replicas`: 0;\n\
          - `servicers.chains` and `applications[].chains`: every declared relay chain;\n\
          - `validators.members[].stake`: `validators.stake`, else the minimum validator stake;\n\
-         - `gates[].holdFor`: `0s`; `gates[].within`: no deadline; `gates[].onViolation`: `halt`;\n\
+         - `gates[].holdFor`: `0s`; `gates[].within`: no deadline; `gates[].onViolation`: `halt`; `gates[].missing`: `wait`; `gates[].expect`: `pass`; `gates[].conditions[].mode`: `absolute`;\n\
          - `relayChains[].managed.anvil`: chainId {}, blockTime {}, accounts {};\n\
          - `kubernetes.resources.limits`: none; `kubernetes.storage.storageClassName`: the cluster default.\n",
         anvil::CHAIN_ID,
@@ -290,7 +290,7 @@ fn profiles_table() -> String {
 }
 
 fn metrics_table() -> String {
-    let mut out = String::from("\n## Gate metrics\n\nThe closed list of metrics a gate condition may name (`gates[].conditions[].metric`).\n\n| Metric | Kind | Meaning |\n| --- | --- | --- |\n");
+    let mut out = String::from("\n## Gate metrics\n\nThe closed list of metrics a gate condition may name (`gates[].conditions[].metric`). Each node reports its own value; a condition tests the network's figure, made by the rule in the last column ([docs/gates.md](gates.md) explains the rules).\n\n| Metric | Kind | Meaning | Network figure |\n| --- | --- | --- | --- |\n");
     for metric in GateMetric::ALL {
         let kind = match metric.kind() {
             MetricKind::Count => "count (whole, >= 0)",
@@ -299,9 +299,10 @@ fn metrics_table() -> String {
         };
         let _ = writeln!(
             out,
-            "| `{}` | {kind} | {} |",
+            "| `{}` | {kind} | {} | {} |",
             metric.name(),
-            metric.description()
+            metric.description(),
+            metric.aggregation().rule()
         );
     }
     out
@@ -317,7 +318,8 @@ Beyond the schema, `netwright validate` checks (errors unless marked as warnings
 - warning: fewer than 4 validators (no fault tolerance); warning: one validator holding a third of the stake or more;\n\
 - exactly one of `endpoint` and `managed` per relay chain; endpoint URLs are `http(s)://` with a host; allowed methods are unique JSON-RPC names;\n\
 - every chain named by servicers or applications is declared; servicers exist only with at least one relay chain; warning: a chain no servicer relays, or relay chains without servicers;\n\
-- gate conditions have `gte`, `lte` or `eq` (`eq` alone); `gte` <= `lte`; ratio thresholds lie in 0..1, counts are whole and non-negative; `holdFor` <= `within`;\n\
+- gate conditions have `gte`, `lte` or `eq` (`eq` alone); `gte` <= `lte`; ratio thresholds lie in 0..1, counts are whole and non-negative; in `delta` mode thresholds are changes: ratio changes lie in -1..1, count changes are whole, either may be negative; `holdFor` <= `within`;\n\
+- `expect: fail` needs `within`; warning: `onViolation` on an `expect: fail` gate (it is not watched after it passes);\n\
 - gate `after` names other declared gates, without duplicates, and the dependencies are acyclic;\n\
 - Kubernetes quantities parse, and requests do not exceed limits;\n\
 - warning: `status` in a file is ignored.\n";

@@ -12,6 +12,8 @@
 //!   RPC.
 //! - [`durable`]: the one way files are written: atomically and fsynced, so that a kill or
 //!   a power loss leaves the old content or the new, never a torn file.
+//! - [`gates`]: the pure evaluation of milestone gates: samples of the nodes' metrics in,
+//!   gate state transitions (with the observed values and their sources) out.
 //! - [`reconcile`]: the loop around the planner: halts, approvals, applying through a
 //!   backend, re-planning until converged, and the receipts that record it.
 //! - [`service`]: the application layer every front end (the CLI, the Kubernetes controller,
@@ -42,6 +44,7 @@
 pub mod backend;
 pub mod chain;
 pub mod durable;
+pub mod gates;
 pub mod plan;
 pub mod reconcile;
 pub mod service;

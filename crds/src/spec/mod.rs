@@ -11,7 +11,7 @@ mod roles;
 
 pub use consensus::{ConsensusSpec, TimeoutsSpec};
 pub use economics::{EconomicsSpec, MinimumStakes, SlashFractions};
-pub use gates::{Condition, GateSpec, OnViolation};
+pub use gates::{Condition, ConditionMode, Expectation, GateSpec, MissingMetric, OnViolation};
 pub use kubernetes::{KubernetesSpec, ResourceList, ResourcesSpec, StorageSpec};
 pub use relay::{AnvilSpec, EndpointSpec, ManagedKind, ManagedSpec, RelayChainSpec};
 pub use roles::{ApplicationSpec, FishermenSpec, MemberSpec, ServicersSpec, ValidatorsSpec};

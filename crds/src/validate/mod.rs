@@ -427,6 +427,82 @@ mod tests {
         );
     }
 
+    const GATES: &str = "  gates:
+  - name: pos
+    within: 5m
+    conditions: [{metric: height, gte: 10}]
+  - name: halts
+    after: [pos]
+    within: 30s
+    expect: fail
+    missing: wait
+    conditions: [{metric: height, mode: delta, gte: 3}]
+  - name: no-slash
+    after: [pos]
+    missing: fail
+    conditions: [{metric: slashes_applied, mode: delta, eq: 0}]
+  - name: validator-leaves
+    after: [pos]
+    within: 1m
+    conditions: [{metric: validators_active, mode: delta, lte: -1}, {metric: validators_signing_ratio, mode: delta, gte: -0.5}]
+";
+
+    fn messages(source: &str) -> Vec<(Severity, String, usize, String)> {
+        let reports = validate_source(source).expect("validation runs");
+        reports[0]
+            .diagnostics
+            .iter()
+            .map(|d| (d.severity, d.path.clone(), d.line, d.message.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn gate_modes_policies_and_expectations_are_accepted() {
+        let source = format!("{MINIMAL}{GATES}");
+        let found = messages(&source);
+        assert!(found.iter().all(|m| m.0 != Severity::Error), "{found:#?}");
+    }
+
+    #[test]
+    fn negative_thresholds_are_changes_only_in_delta_mode() {
+        let source = format!("{MINIMAL}{GATES}").replace(
+            "validators_active, mode: delta, lte: -1",
+            "validators_active, lte: -1",
+        );
+        let found = messages(&source);
+        assert!(
+            found.iter().any(|m| m.1 == "spec.gates[3].conditions[0].lte" && m.3.contains("never negative")),
+            "{found:#?}"
+        );
+        let source = format!("{MINIMAL}{GATES}").replace("lte: -1}", "lte: -1.5}");
+        let found = messages(&source);
+        assert!(
+            found
+                .iter()
+                .any(|m| m.1 == "spec.gates[3].conditions[0].lte" && m.3.contains("whole numbers")),
+            "{found:#?}"
+        );
+    }
+
+    #[test]
+    fn expect_fail_needs_a_deadline_and_ignores_on_violation() {
+        let source =
+            format!("{MINIMAL}{GATES}").replace("    within: 30s\n", "    onViolation: warn\n");
+        let found = messages(&source);
+        let error = found
+            .iter()
+            .find(|m| m.0 == Severity::Error)
+            .expect("an error");
+        assert_eq!(error.1, "spec.gates[1].expect");
+        assert_eq!(error.2, 14, "the line of `expect: fail`");
+        assert!(
+            found
+                .iter()
+                .any(|m| m.0 == Severity::Warning && m.1 == "spec.gates[1].onViolation"),
+            "{found:#?}"
+        );
+    }
+
     #[test]
     fn syntax_error_in_second_document_keeps_the_first() {
         let source = format!("{MINIMAL}---\nkind: [\n");

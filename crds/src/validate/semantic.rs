@@ -9,7 +9,7 @@ use super::report::{Path, Sink};
 use crate::duration::Duration;
 use crate::effective::{effective_spec, EffectiveSpec};
 use crate::metrics::MetricKind;
-use crate::spec::{GateSpec, NetworkSpec, RelayChainSpec};
+use crate::spec::{ConditionMode, Expectation, GateSpec, NetworkSpec, RelayChainSpec};
 
 /// Shortest accepted block interval and round timeout.
 const MIN_TIMEOUT: Duration = Duration::from_millis(10);
@@ -383,6 +383,20 @@ fn check_gate(gate: &GateSpec, names: &[String], path: &Path, sink: &mut Sink<'_
             );
         }
     }
+    if gate.expect == Some(Expectation::Fail) {
+        if gate.within.is_none() {
+            sink.error(
+                &path.key("expect"),
+                "expect: fail needs a deadline (within): without one the expected failure can never be observed",
+            );
+        }
+        if gate.on_violation.is_some() {
+            sink.warn(
+                &path.key("onViolation"),
+                "an expected-failure gate is not watched after it passes: onViolation has no effect",
+            );
+        }
+    }
     let conditions = path.key("conditions");
     for (i, c) in gate.conditions.iter().enumerate() {
         let at = conditions.index(i);
@@ -397,8 +411,27 @@ fn check_gate(gate: &GateSpec, names: &[String], path: &Path, sink: &mut Sink<'_
             ),
             _ => {}
         }
+        let delta = c.mode == Some(ConditionMode::Delta);
         for (key, value) in [("gte", c.gte), ("lte", c.lte), ("eq", c.eq)] {
             let Some(value) = value else { continue };
+            if delta {
+                // A change: it may be negative, a ratio changes by at most 1 either way.
+                match c.metric.kind() {
+                    MetricKind::Ratio if !(-1.0..=1.0).contains(&value) => sink.error(
+                        &at.key(key),
+                        format!(
+                            "{} is a ratio: its change lies between -1 and 1, found {value}",
+                            c.metric
+                        ),
+                    ),
+                    MetricKind::Count if value.fract() != 0.0 => sink.error(
+                        &at.key(key),
+                        format!("{} changes by whole numbers, found {value}", c.metric),
+                    ),
+                    _ => {}
+                }
+                continue;
+            }
             match c.metric.kind() {
                 MetricKind::Ratio if !(0.0..=1.0).contains(&value) => sink.error(
                     &at.key(key),
