@@ -38,14 +38,33 @@ fn run(
         approve,
         ..Options::default()
     };
+    run_with(fake, spec, &options, sink)
+}
+
+/// Reconciles through `backend` with `options`, no halt, to completion.
+fn run_with<B: crate::backend::Backend>(
+    backend: &mut B,
+    spec: &EffectiveSpec,
+    options: &Options,
+    sink: &mut Memory,
+) -> Result<Report, ReconcileError> {
     block_on(reconcile(
-        fake,
+        backend,
         spec,
         None,
-        &options,
+        options,
         sink,
         &mut SilentProgress,
     ))
+}
+
+/// The index of the first step with `verb` in the plan of a network not created yet.
+fn first_step(spec: &EffectiveSpec, verb: &str) -> usize {
+    plan(spec, &ObservedState::default())
+        .expect("plan")
+        .actions()
+        .position(|a| a.verb() == verb)
+        .unwrap_or_else(|| panic!("a {verb} step"))
 }
 
 fn converged(validators: u64) -> Fake {
@@ -225,11 +244,7 @@ fn a_halt_refuses_before_observing() {
 #[test]
 fn a_failed_step_is_recorded_with_its_number_and_error() {
     let spec = spec(4);
-    let first = plan(&spec, &ObservedState::default()).expect("plan");
-    let failing = first
-        .actions()
-        .position(|a| a.verb() == "start-node")
-        .expect("a start-node step");
+    let failing = first_step(&spec, "start-node");
     let mut fake = Fake {
         fail_verb: Some("start-node"),
         ..Fake::default()
@@ -275,14 +290,7 @@ fn a_network_that_never_converges_stops_after_the_pass_limit() {
         max_passes: 2,
         ..Options::default()
     };
-    let report = block_on(reconcile(
-        &mut fake,
-        &spec(4),
-        None,
-        &options,
-        &mut sink,
-        &mut SilentProgress,
-    ));
+    let report = run_with(&mut fake, &spec(4), &options, &mut sink);
     let report = report.expect("recorded");
     let Outcome::NotConverged { reason } = &report.outcome else {
         panic!("expected not converged, got {:?}", report.outcome);
@@ -299,11 +307,7 @@ fn a_network_that_never_converges_stops_after_the_pass_limit() {
 #[test]
 fn a_step_that_hangs_fails_at_the_step_timeout_and_is_recorded() {
     let spec = spec(4);
-    let first = plan(&spec, &ObservedState::default()).expect("plan");
-    let hanging = first
-        .actions()
-        .position(|a| a.verb() == "start-node")
-        .expect("a start-node step");
+    let hanging = first_step(&spec, "start-node");
     let mut fake = Fake {
         hang_verb: Some("start-node"),
         ..Fake::default()
@@ -313,15 +317,7 @@ fn a_step_that_hangs_fails_at_the_step_timeout_and_is_recorded() {
         step_timeout: std::time::Duration::from_secs(7),
         ..Options::default()
     };
-    let report = block_on(reconcile(
-        &mut fake,
-        &spec,
-        None,
-        &options,
-        &mut sink,
-        &mut SilentProgress,
-    ))
-    .expect("recorded");
+    let report = run_with(&mut fake, &spec, &options, &mut sink).expect("recorded");
     let Outcome::Failed { pass, step, error } = &report.outcome else {
         panic!("expected a failure, got {:?}", report.outcome);
     };
@@ -363,15 +359,8 @@ fn an_observation_that_hangs_is_an_error_and_changes_nothing() {
         }
     }
     let mut sink = Memory::default();
-    let error = block_on(reconcile(
-        &mut Hanging,
-        &spec(4),
-        None,
-        &Options::default(),
-        &mut sink,
-        &mut SilentProgress,
-    ))
-    .expect_err("observing timed out");
+    let error = run_with(&mut Hanging, &spec(4), &Options::default(), &mut sink)
+        .expect_err("observing timed out");
     assert!(
         matches!(&error, ReconcileError::Observe(e) if e.to_string().contains("timed out after 60 s")),
         "{error}"
@@ -382,26 +371,14 @@ fn an_observation_that_hangs_is_an_error_and_changes_nothing() {
 #[test]
 fn a_cancellation_during_a_step_stops_and_records_the_steps_done() {
     let spec = spec(4);
-    let first = plan(&spec, &ObservedState::default()).expect("plan");
-    let at = first
-        .actions()
-        .position(|a| a.verb() == "start-node")
-        .expect("a start-node step");
+    let at = first_step(&spec, "start-node");
     let options = Options::default();
     let mut fake = Fake {
         cancel_on_verb: Some(("start-node", options.cancel.clone())),
         ..Fake::default()
     };
     let mut sink = Memory::default();
-    let report = block_on(reconcile(
-        &mut fake,
-        &spec,
-        None,
-        &options,
-        &mut sink,
-        &mut SilentProgress,
-    ))
-    .expect("recorded");
+    let report = run_with(&mut fake, &spec, &options, &mut sink).expect("recorded");
     let Outcome::Cancelled { pass, during } = &report.outcome else {
         panic!("expected a cancellation, got {:?}", report.outcome);
     };
@@ -431,15 +408,7 @@ fn a_cancellation_before_anything_was_done_writes_nothing() {
     options.cancel.cancel();
     let mut fake = Fake::default();
     let mut sink = Memory::default();
-    let error = block_on(reconcile(
-        &mut fake,
-        &spec(4),
-        None,
-        &options,
-        &mut sink,
-        &mut SilentProgress,
-    ))
-    .expect_err("cancelled");
+    let error = run_with(&mut fake, &spec(4), &options, &mut sink).expect_err("cancelled");
     assert!(matches!(error, ReconcileError::Cancelled), "{error}");
     assert!(fake.applied.is_empty());
     assert!(sink.receipts.is_empty());
