@@ -353,6 +353,34 @@ mod tests {
     }
 
     #[test]
+    fn defaults_match_the_documented_table() {
+        let doc = include_str!("../../../docs/economics.md");
+        let defaults = serde_json::to_value(EconomicParams::default()).unwrap();
+        let fields = defaults.as_object().unwrap();
+        let rows: Vec<(String, u64)> = doc
+            .lines()
+            .skip_while(|l| !(l.starts_with("| field") && l.contains("| default")))
+            .skip(2)
+            .take_while(|l| l.starts_with('|'))
+            .map(|l| {
+                let cells: Vec<&str> = l.trim_matches('|').split('|').map(str::trim).collect();
+                (
+                    cells[0].trim_matches('`').to_owned(),
+                    cells[1].parse().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(rows.len(), fields.len(), "one row per parameter");
+        for (name, value) in rows {
+            assert_eq!(
+                fields.get(&name).and_then(|v| v.as_u64()),
+                Some(value),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
     fn validation_names_the_field_at_each_limit() {
         assert_eq!(EconomicParams::default().validate(), Ok(()));
         let mut p = EconomicParams {
