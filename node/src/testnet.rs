@@ -185,6 +185,10 @@ fn genesis(spec: &TestnetSpec, keys: &[NodeKey]) -> Result<Genesis, TestnetError
         },
         accounts,
         validators,
+        economics: Default::default(),
+        servicers: Vec::new(),
+        applications: Vec::new(),
+        fishermen: Vec::new(),
     })
 }
 

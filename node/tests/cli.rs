@@ -43,6 +43,10 @@ fn solo_genesis(home: &Path) {
             public_key: PublicKey::from_bytes(key.public_bytes()).unwrap(),
             stake: 100,
         }],
+        economics: Default::default(),
+        servicers: Vec::new(),
+        applications: Vec::new(),
+        fishermen: Vec::new(),
     };
     std::fs::write(home.join("genesis.json"), genesis.to_json()).unwrap();
 }

@@ -45,6 +45,10 @@
 //!         public_key: PublicKey::from(SigningKey::from_bytes(&seed).verifying_key()),
 //!         stake: 1_000,
 //!     }],
+//!     economics: Default::default(),
+//!     servicers: Vec::new(),
+//!     applications: Vec::new(),
+//!     fishermen: Vec::new(),
 //! };
 //! let mut driver =
 //!     Driver::new(&genesis, Some(seed), Restore::default(), DriverConfig::default())?;

@@ -48,6 +48,10 @@ pub fn genesis(validators: &[u8], accounts: &[(u8, u64)]) -> Genesis {
                 stake: STAKE,
             })
             .collect(),
+        economics: Default::default(),
+        servicers: Vec::new(),
+        applications: Vec::new(),
+        fishermen: Vec::new(),
     }
 }
 

@@ -52,6 +52,10 @@ fn setup() -> (Ledger, Vec<Vec<u8>>) {
                 stake: 1_000,
             })
             .collect(),
+        economics: Default::default(),
+        servicers: vec![],
+        applications: vec![],
+        fishermen: vec![],
     };
     let ledger = Ledger::from_genesis(&genesis).expect("bench genesis is valid");
     let mut rng = ChaCha8Rng::seed_from_u64(7);

@@ -3,8 +3,12 @@
 
 use thiserror::Error;
 
+use crate::actors::{
+    ActorRole, RelayChain, MAX_CHAINS_PER_ACTOR, MAX_RELAY_CHAIN_BYTES, MAX_SERVICE_URL_BYTES,
+};
 use crate::address::{Address, ADDRESS_LEN};
 use crate::crypto::{Hash, PublicKey, PublicKeyError};
+use crate::economics::MAX_DELEGATED_GATEWAYS_LIMIT;
 use crate::tx::{
     kind, reserved_body_kind, SignedTx, TxBody, TxPayload, MAX_CHAIN_ID_BYTES, MAX_TX_BYTES,
     SIGNATURE_LEN, TX_SIGN_DOMAIN,
@@ -60,6 +64,38 @@ pub enum TxDecodeError {
     #[error("field `body`: unknown kind {tag}")]
     UnknownBodyKind {
         /// The kind tag.
+        tag: u8,
+    },
+    /// A list field declares more entries than any transaction may carry.
+    #[error("field `{field}` has {count} entries, the limit is {max}")]
+    TooManyEntries {
+        /// The field.
+        field: &'static str,
+        /// Declared count.
+        count: u64,
+        /// The limit.
+        max: usize,
+    },
+    /// A text field is longer than any transaction may carry.
+    #[error("field `{field}` is {len} bytes, the limit is {max}")]
+    FieldTooLong {
+        /// The field.
+        field: &'static str,
+        /// Declared length.
+        len: u64,
+        /// The limit.
+        max: usize,
+    },
+    /// A text field is not UTF-8.
+    #[error("field `{field}` is not valid UTF-8")]
+    NotUtf8 {
+        /// The field.
+        field: &'static str,
+    },
+    /// An actor role byte names no role.
+    #[error("field `body.role`: unknown actor role {tag}")]
+    UnknownRole {
+        /// The byte.
         tag: u8,
     },
     /// Bytes remain after the signature.
@@ -119,6 +155,56 @@ impl<'a> Reader<'a> {
     fn u64(&mut self, field: &'static str) -> Result<u64, TxDecodeError> {
         Ok(u64::from_le_bytes(self.array(field)?))
     }
+
+    /// A u32 count prefix, refused above `max` before anything is allocated.
+    fn count(&mut self, field: &'static str, max: usize) -> Result<usize, TxDecodeError> {
+        let count = self.u32(field)?;
+        if count as usize > max {
+            return Err(TxDecodeError::TooManyEntries {
+                field,
+                count: u64::from(count),
+                max,
+            });
+        }
+        Ok(count as usize)
+    }
+
+    /// A u32-length-prefixed UTF-8 string of at most `max` bytes.
+    fn string(&mut self, field: &'static str, max: usize) -> Result<String, TxDecodeError> {
+        let len = self.u32(field)?;
+        if len as usize > max {
+            return Err(TxDecodeError::FieldTooLong {
+                field,
+                len: u64::from(len),
+                max,
+            });
+        }
+        let bytes = self.take(field, len as usize)?;
+        std::str::from_utf8(bytes)
+            .map(str::to_owned)
+            .map_err(|_| TxDecodeError::NotUtf8 { field })
+    }
+
+    fn chains(&mut self) -> Result<Vec<RelayChain>, TxDecodeError> {
+        let n = self.count("body.chains", MAX_CHAINS_PER_ACTOR)?;
+        (0..n)
+            .map(|_| {
+                self.string("body.chains[]", MAX_RELAY_CHAIN_BYTES)
+                    .map(RelayChain)
+            })
+            .collect()
+    }
+
+    fn addresses(
+        &mut self,
+        field: &'static str,
+        max: usize,
+    ) -> Result<Vec<Address>, TxDecodeError> {
+        let n = self.count(field, max)?;
+        (0..n)
+            .map(|_| Ok(Address(self.array::<ADDRESS_LEN>(field)?)))
+            .collect()
+    }
 }
 
 fn read_body(r: &mut Reader<'_>) -> Result<TxBody, TxDecodeError> {
@@ -135,6 +221,30 @@ fn read_body(r: &mut Reader<'_>) -> Result<TxBody, TxDecodeError> {
         kind::UNSTAKE => Ok(TxBody::Unstake {
             amount: r.u64("body.amount")?,
         }),
+        kind::SERVICER_STAKE => Ok(TxBody::ServicerStake {
+            stake: r.u64("body.stake")?,
+            chains: r.chains()?,
+            service_url: r.string("body.service_url", MAX_SERVICE_URL_BYTES)?,
+        }),
+        kind::APPLICATION_STAKE => Ok(TxBody::ApplicationStake {
+            stake: r.u64("body.stake")?,
+            chains: r.chains()?,
+            gateways: r.addresses("body.gateways", MAX_DELEGATED_GATEWAYS_LIMIT as usize)?,
+        }),
+        kind::FISHERMAN_STAKE => Ok(TxBody::FishermanStake {
+            stake: r.u64("body.stake")?,
+            chains: r.chains()?,
+        }),
+        kind::SERVICER_UNSTAKE => Ok(TxBody::ServicerUnstake),
+        kind::APPLICATION_UNSTAKE => Ok(TxBody::ApplicationUnstake),
+        kind::FISHERMAN_UNSTAKE => Ok(TxBody::FishermanUnstake),
+        kind::SERVICER_PAUSE => Ok(TxBody::ServicerPause),
+        kind::SERVICER_UNPAUSE => Ok(TxBody::ServicerUnpause),
+        kind::UNJAIL => {
+            let tag = r.u8("body.role")?;
+            let role = ActorRole::from_tag(tag).ok_or(TxDecodeError::UnknownRole { tag })?;
+            Ok(TxBody::Unjail { role })
+        }
         other => match reserved_body_kind(other) {
             Some(purpose) => Err(TxDecodeError::ReservedBodyKind {
                 tag: other,
@@ -389,10 +499,10 @@ mod tests {
         // Body kind: offset = 4 + 5 + 32 + 8 + 8.
         let kind_at = 4 + 5 + 32 + 16;
         let mut b = good.clone();
-        b[kind_at] = 3;
+        b[kind_at] = 9;
         assert!(matches!(
             decode_tx(&b),
-            Err(TxDecodeError::ReservedBodyKind { tag: 3, .. })
+            Err(TxDecodeError::ReservedBodyKind { tag: 9, .. })
         ));
         b[kind_at] = 200;
         assert_eq!(
@@ -407,6 +517,172 @@ mod tests {
             k
         });
         assert!(matches!(decode_tx(&b), Err(TxDecodeError::Signer(_))));
+    }
+
+    fn signed_body(body: TxBody) -> Vec<u8> {
+        let sk = SigningKey::from_bytes(&[12; 32]);
+        TxPayload {
+            chain_id: "c".into(),
+            signer: PublicKey::from(sk.verifying_key()),
+            nonce: 0,
+            fee: 0,
+            body,
+        }
+        .sign(&sk)
+        .encode()
+    }
+
+    fn actor_bodies() -> Vec<TxBody> {
+        vec![
+            TxBody::ServicerStake {
+                stake: 5,
+                chains: vec!["a".into(), "eth".into()],
+                service_url: "https://x".into(),
+            },
+            TxBody::ServicerUnstake,
+            TxBody::ApplicationStake {
+                stake: 6,
+                chains: vec!["eth".into()],
+                gateways: vec![Address([1; 20]), Address([2; 20])],
+            },
+            TxBody::ApplicationUnstake,
+            TxBody::FishermanStake {
+                stake: 7,
+                chains: vec!["eth".into()],
+            },
+            TxBody::FishermanUnstake,
+            TxBody::ServicerPause,
+            TxBody::ServicerUnpause,
+            TxBody::Unjail {
+                role: crate::actors::ActorRole::Application,
+            },
+        ]
+    }
+
+    #[test]
+    fn actor_bodies_round_trip_and_every_truncation_is_typed() {
+        for body in actor_bodies() {
+            let bytes = signed_body(body.clone());
+            assert_eq!(decode_tx(&bytes).map(|d| d.tx.payload.body), Ok(body));
+            for cut in 1..bytes.len() {
+                assert!(
+                    matches!(
+                        decode_tx(&bytes[..cut]),
+                        Err(TxDecodeError::Truncated { .. })
+                    ),
+                    "cut at {cut}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn actor_body_layouts_are_exact() {
+        let mut out = Vec::new();
+        borsh::BorshSerialize::serialize(&actor_bodies()[0], &mut out).unwrap();
+        let mut expected = vec![3];
+        expected.extend_from_slice(&5u64.to_le_bytes());
+        expected.extend_from_slice(&2u32.to_le_bytes());
+        expected.extend_from_slice(&1u32.to_le_bytes());
+        expected.extend_from_slice(b"a");
+        expected.extend_from_slice(&3u32.to_le_bytes());
+        expected.extend_from_slice(b"eth");
+        expected.extend_from_slice(&9u32.to_le_bytes());
+        expected.extend_from_slice(b"https://x");
+        assert_eq!(out, expected);
+        let mut out = Vec::new();
+        borsh::BorshSerialize::serialize(&actor_bodies()[2], &mut out).unwrap();
+        let mut expected = vec![5];
+        expected.extend_from_slice(&6u64.to_le_bytes());
+        expected.extend_from_slice(&1u32.to_le_bytes());
+        expected.extend_from_slice(&3u32.to_le_bytes());
+        expected.extend_from_slice(b"eth");
+        expected.extend_from_slice(&2u32.to_le_bytes());
+        expected.extend_from_slice(&[1; 20]);
+        expected.extend_from_slice(&[2; 20]);
+        assert_eq!(out, expected);
+        let tags: Vec<u8> = actor_bodies().iter().map(TxBody::kind).collect();
+        assert_eq!(tags, vec![3, 4, 5, 6, 7, 8, 14, 15, 16]);
+        let mut out = Vec::new();
+        borsh::BorshSerialize::serialize(&actor_bodies()[8], &mut out).unwrap();
+        assert_eq!(out, vec![16, 1]);
+    }
+
+    #[test]
+    fn actor_body_limits_are_enforced_before_allocation() {
+        let kind_at = 4 + 1 + 32 + 16;
+        let base = signed_body(TxBody::FishermanStake {
+            stake: 7,
+            chains: vec!["eth".into()],
+        });
+        let count_at = kind_at + 1 + 8;
+        // 16 chains is the limit; a count of 17 is refused at once.
+        let mut b = base.clone();
+        b[count_at..count_at + 4].copy_from_slice(&17u32.to_le_bytes());
+        assert_eq!(
+            decode_tx(&b),
+            Err(TxDecodeError::TooManyEntries {
+                field: "body.chains",
+                count: 17,
+                max: 16
+            })
+        );
+        let mut b = base.clone();
+        b[count_at..count_at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(matches!(
+            decode_tx(&b),
+            Err(TxDecodeError::TooManyEntries { .. })
+        ));
+        // A chain name longer than 32 bytes.
+        let mut b = base.clone();
+        b[count_at + 4..count_at + 8].copy_from_slice(&33u32.to_le_bytes());
+        assert_eq!(
+            decode_tx(&b),
+            Err(TxDecodeError::FieldTooLong {
+                field: "body.chains[]",
+                len: 33,
+                max: 32
+            })
+        );
+        let mut b = base.clone();
+        b[count_at + 8] = 0xff;
+        assert_eq!(
+            decode_tx(&b),
+            Err(TxDecodeError::NotUtf8 {
+                field: "body.chains[]"
+            })
+        );
+        let many = |n: usize| TxBody::ApplicationStake {
+            stake: 1,
+            chains: vec!["eth".into()],
+            gateways: (0..n).map(|i| Address([i as u8; 20])).collect(),
+        };
+        assert!(decode_tx(&signed_body(many(16))).is_ok());
+        assert!(matches!(
+            decode_tx(&signed_body(many(17))),
+            Err(TxDecodeError::TooManyEntries {
+                field: "body.gateways",
+                ..
+            })
+        ));
+        let url = |n: usize| TxBody::ServicerStake {
+            stake: 1,
+            chains: vec!["eth".into()],
+            service_url: "u".repeat(n),
+        };
+        assert!(decode_tx(&signed_body(url(256))).is_ok());
+        assert!(matches!(
+            decode_tx(&signed_body(url(257))),
+            Err(TxDecodeError::FieldTooLong {
+                field: "body.service_url",
+                ..
+            })
+        ));
+        let mut b = signed_body(TxBody::Unjail {
+            role: crate::actors::ActorRole::Servicer,
+        });
+        b[kind_at + 1] = 3;
+        assert_eq!(decode_tx(&b), Err(TxDecodeError::UnknownRole { tag: 3 }));
     }
 
     #[test]

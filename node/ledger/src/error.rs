@@ -2,6 +2,7 @@
 
 use thiserror::Error;
 
+use crate::actors::ActorRole;
 use crate::codec::TxDecodeError;
 
 /// Why a transaction is rejected by `check_tx` or failed inside a block.
@@ -59,12 +60,13 @@ pub enum TxError {
     /// Amounts must be positive.
     #[error("amount must be positive")]
     ZeroAmount,
-    /// The resulting stake would be positive but under the minimum.
-    #[error("resulting stake {stake} is below the minimum validator stake {minimum}")]
+    /// The resulting stake would be positive but under the role's minimum.
+    #[error("resulting stake {stake} is below the minimum stake {minimum}")]
     StakeBelowMinimum {
         /// Stake after the transaction.
         stake: u64,
-        /// `params.min_validator_stake`.
+        /// `params.min_validator_stake`, or the actor role's minimum in the
+        /// economic parameters.
         minimum: u64,
     },
     /// The signer has no validator stake.
@@ -84,6 +86,35 @@ pub enum TxError {
     /// An amount would exceed 2^64-1.
     #[error("amount overflows")]
     Overflow,
+    /// The signer has no actor of this role.
+    #[error("signer is not a staked {role}")]
+    NotStaked {
+        /// The role the transaction needs.
+        role: ActorRole,
+    },
+    /// A declared actor field breaks its rule.
+    #[error("field `{field}`: {reason}")]
+    InvalidActorField {
+        /// The body field.
+        field: &'static str,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// The actor is jailed: it cannot unjail, unstake or lower its stake yet.
+    #[error("the actor is jailed until height {until}")]
+    Jailed {
+        /// First height at which it may unjail.
+        until: u64,
+    },
+    /// Unjailing an actor that is not jailed.
+    #[error("the actor is not jailed")]
+    NotJailed,
+    /// Pausing a servicer that is already paused.
+    #[error("the servicer is already paused")]
+    AlreadyPaused,
+    /// Unpausing a servicer that is not paused.
+    #[error("the servicer is not paused")]
+    NotPaused,
 }
 
 impl TxError {
@@ -103,6 +134,12 @@ impl TxError {
             TxError::InsufficientStake { .. } => 11,
             TxError::LastValidator => 12,
             TxError::Overflow => 13,
+            TxError::NotStaked { .. } => 14,
+            TxError::InvalidActorField { .. } => 15,
+            TxError::Jailed { .. } => 16,
+            TxError::NotJailed => 17,
+            TxError::AlreadyPaused => 18,
+            TxError::NotPaused => 19,
         }
     }
 
@@ -180,6 +217,17 @@ mod tests {
             },
             TxError::LastValidator,
             TxError::Overflow,
+            TxError::NotStaked {
+                role: ActorRole::Servicer,
+            },
+            TxError::InvalidActorField {
+                field: "body.chains",
+                reason: "x".into(),
+            },
+            TxError::Jailed { until: 3 },
+            TxError::NotJailed,
+            TxError::AlreadyPaused,
+            TxError::NotPaused,
         ];
         let codes: std::collections::BTreeSet<u32> = all.iter().map(TxError::code).collect();
         assert_eq!(codes.len(), all.len());

@@ -4,8 +4,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::actor_rules;
 use crate::address::Address;
 use crate::error::TxError;
+use crate::session::SessionSnapshot;
 use crate::state::{Account, State, StateKey, ValidatorRecord};
 use crate::tx::{SignedTx, TxBody};
 
@@ -50,23 +52,34 @@ pub(crate) fn check(state: &State, sender: &Address, tx: &SignedTx) -> Result<()
             balance: acc.balance,
         });
     }
-    match p.body {
-        TxBody::Transfer { amount, .. } | TxBody::Stake { amount } => {
-            let needed = amount.checked_add(p.fee).ok_or(TxError::Overflow)?;
-            if needed > acc.balance {
-                return Err(TxError::InsufficientFunds {
-                    needed,
-                    available: acc.balance,
-                });
-            }
+    let spent = match p.body {
+        TxBody::Transfer { amount, .. } | TxBody::Stake { amount } => amount,
+        _ => actor_rules::funds_needed(state, sender, &p.body),
+    };
+    if spent > 0 {
+        let needed = spent.checked_add(p.fee).ok_or(TxError::Overflow)?;
+        if needed > acc.balance {
+            return Err(TxError::InsufficientFunds {
+                needed,
+                available: acc.balance,
+            });
         }
-        TxBody::Unstake { .. } => {}
     }
-    check_body(state, sender, &p.body, acc.balance - p.fee)
+    let next_height = state.last.height.saturating_add(1);
+    check_body(state, sender, &p.body, acc.balance - p.fee, next_height)
 }
 
-/// The body's own rules, given the balance left after the fee.
-fn check_body(state: &State, sender: &Address, body: &TxBody, balance: u64) -> Result<(), TxError> {
+/// The body's own rules at `height`, given the balance left after the fee.
+fn check_body(
+    state: &State,
+    sender: &Address,
+    body: &TxBody,
+    balance: u64,
+    height: u64,
+) -> Result<(), TxError> {
+    if body.actor_role().is_some() {
+        return actor_rules::check(state, sender, body, balance, height);
+    }
     if body.amount() == 0 {
         return Err(TxError::ZeroAmount);
     }
@@ -124,6 +137,8 @@ fn check_body(state: &State, sender: &Address, body: &TxBody, balance: u64) -> R
             }
             Ok(())
         }
+        // Actor bodies were handled above.
+        _ => Ok(()),
     }
 }
 
@@ -183,7 +198,7 @@ pub(crate) fn execute_body(
 ) -> Result<(), TxError> {
     let body = &tx.payload.body;
     let balance = account(state, sender).balance;
-    check_body(state, sender, body, balance)?;
+    check_body(state, sender, body, balance, height)?;
     // All checks passed: the arithmetic below cannot fail.
     match *body {
         TxBody::Transfer { to, amount } => {
@@ -211,17 +226,66 @@ pub(crate) fn execute_body(
                 }
             }
             let maturity = height.saturating_add(state.params.unbonding_period_blocks);
-            let entry = state.unbonding.entry((maturity, *sender)).or_insert(0);
-            *entry = entry.saturating_add(amount);
-            changes.dirty.insert(StateKey::Unbonding(maturity, *sender));
+            add_unbonding(state, changes, sender, amount, maturity);
+        }
+        _ => {
+            let key = *tx.payload.signer.as_bytes();
+            actor_rules::execute(state, changes, sender, key, body, height);
         }
     }
     Ok(())
 }
 
-fn set_balance(state: &mut State, changes: &mut Changes, addr: &Address, balance: u64) {
+pub(crate) fn set_balance(state: &mut State, changes: &mut Changes, addr: &Address, balance: u64) {
     state.accounts.entry(*addr).or_default().balance = balance;
     changes.dirty.insert(StateKey::Account(*addr));
+}
+
+/// Holds `amount` of `addr` until the end of block `maturity`; several
+/// amounts with the same maturity merge into one entry.
+pub(crate) fn add_unbonding(
+    state: &mut State,
+    changes: &mut Changes,
+    addr: &Address,
+    amount: u64,
+    maturity: u64,
+) {
+    let entry = state.unbonding.entry((maturity, *addr)).or_insert(0);
+    // Total supply fits in u64 (checked at genesis and snapshot load).
+    *entry = entry.saturating_add(amount);
+    changes.dirty.insert(StateKey::Unbonding(maturity, *addr));
+}
+
+/// Session bookkeeping at the end of block `height`: when `height + 1`
+/// starts a session, snapshots the actors for it; drops the snapshots of
+/// sessions whose relays are no longer acceptable at `height` or later.
+pub(crate) fn roll_sessions(state: &mut State, changes: &mut Changes, height: u64) {
+    let next = height.saturating_add(1);
+    if state.economics.is_session_start(next) {
+        take_session_snapshot(state, changes, next);
+    }
+    let expired: Vec<u64> = state
+        .sessions
+        .keys()
+        .copied()
+        .filter(|start| {
+            state
+                .economics
+                .acceptance_end(*start)
+                .is_none_or(|last| last < height)
+        })
+        .collect();
+    for start in expired {
+        state.sessions.remove(&start);
+        changes.dirty.insert(StateKey::Session(start));
+    }
+}
+
+/// Records the actors as they stand now as those of the session starting at `start`.
+pub(crate) fn take_session_snapshot(state: &mut State, changes: &mut Changes, start: u64) {
+    let snapshot = SessionSnapshot::of(&state.actors);
+    state.sessions.insert(start, snapshot);
+    changes.dirty.insert(StateKey::Session(start));
 }
 
 /// Pays out every unbonding entry that matures at or before `height`.
@@ -269,6 +333,12 @@ mod tests {
             accounts: BTreeMap::new(),
             validators: BTreeMap::new(),
             unbonding: BTreeMap::new(),
+            economics: crate::economics::ParamsHistory::new(
+                1,
+                crate::economics::EconomicParams::default(),
+            ),
+            actors: BTreeMap::new(),
+            sessions: BTreeMap::new(),
         };
         s.accounts.insert(a, Account { balance, nonce: 0 });
         (s, a)

@@ -1,5 +1,6 @@
-//! The genesis document (JSON): chain identity, parameters, initial balances
-//! and the initial validator set, with validation that names what is wrong.
+//! The genesis document (JSON): chain identity, parameters, initial balances,
+//! the initial validator set and the relay-network actors staked from the
+//! start, with validation that names what is wrong.
 
 use std::collections::BTreeSet;
 
@@ -7,8 +8,12 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::actors::{
+    validate_chains, validate_gateways, validate_service_url, ActorRole, RelayChain,
+};
 use crate::address::Address;
 use crate::crypto::PublicKey;
+use crate::economics::EconomicParams;
 use crate::tx::MAX_CHAIN_ID_BYTES;
 
 /// Largest total supply (balances + stakes) a chain may have: 2^60 base units.
@@ -48,6 +53,25 @@ pub struct GenesisValidator {
     pub stake: u64,
 }
 
+/// A servicer, application or fisherman staked at genesis. Its stake is in
+/// addition to any balance its account holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisActor {
+    /// The actor's ed25519 key (64 hex digits); its account is the derived address.
+    pub public_key: PublicKey,
+    /// Bonded stake; at least the role's minimum in `economics`.
+    pub stake: u64,
+    /// Relay chains served, used or measured (strictly ascending).
+    pub chains: Vec<RelayChain>,
+    /// Servicers only: the public relay URL.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub service_url: String,
+    /// Applications only: delegated gateways (strictly ascending).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gateways: Vec<Address>,
+}
+
 /// The genesis document the orchestrator writes and every node reads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -65,6 +89,19 @@ pub struct Genesis {
     pub accounts: Vec<GenesisAccount>,
     /// Initial validator set (must not be empty).
     pub validators: Vec<GenesisValidator>,
+    /// Parameters of the relay economy: [`EconomicParams::default`] when the
+    /// section is absent, and left out of the JSON when equal to it.
+    #[serde(default, skip_serializing_if = "EconomicParams::is_default")]
+    pub economics: EconomicParams,
+    /// Servicers staked at genesis.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub servicers: Vec<GenesisActor>,
+    /// Applications staked at genesis.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub applications: Vec<GenesisActor>,
+    /// Fishermen staked at genesis.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fishermen: Vec<GenesisActor>,
 }
 
 /// Why a genesis document is unusable.
@@ -232,9 +269,68 @@ impl Genesis {
                 )
             })?;
         }
+        let e = &self.economics;
+        e.validate()
+            .map_err(|v| invalid(format!("economics.{}", v.field), v.value, v.reason))?;
+        for role in ActorRole::ALL {
+            let list = self.actors(role);
+            let section = list_name(role);
+            let mut keys = BTreeSet::new();
+            for (i, a) in list.iter().enumerate() {
+                let at = |field: &str| format!("{section}[{i}].{field}");
+                let min = e.min_stake(role);
+                if a.stake < min {
+                    return Err(invalid(
+                        at("stake"),
+                        a.stake,
+                        format!("below economics.min_{role}_stake ({min})"),
+                    ));
+                }
+                if !keys.insert(a.public_key) {
+                    return Err(invalid(
+                        at("public_key"),
+                        a.public_key,
+                        format!("duplicate {role}"),
+                    ));
+                }
+                validate_chains(&a.chains)
+                    .map_err(|r| invalid(at("chains"), format!("{:?}", a.chains), r))?;
+                let address = Address::from_public_key(&a.public_key);
+                match role {
+                    ActorRole::Servicer => validate_service_url(&a.service_url).map_err(|r| {
+                        invalid(at("service_url"), format!("{:?}", a.service_url), r)
+                    })?,
+                    _ if !a.service_url.is_empty() => {
+                        return Err(invalid(
+                            at("service_url"),
+                            format!("{:?}", a.service_url),
+                            "only servicers have a service URL",
+                        ))
+                    }
+                    _ => {}
+                }
+                match role {
+                    ActorRole::Application => {
+                        validate_gateways(&address, &a.gateways, e.max_delegated_gateways)
+                            .map_err(|r| invalid(at("gateways"), a.gateways.len(), r))?
+                    }
+                    _ if !a.gateways.is_empty() => {
+                        return Err(invalid(
+                            at("gateways"),
+                            a.gateways.len(),
+                            "only applications delegate to gateways",
+                        ))
+                    }
+                    _ => {}
+                }
+                supply = supply
+                    .checked_add(a.stake)
+                    .ok_or_else(|| invalid(at("stake"), a.stake, "total supply exceeds 2^64-1"))?;
+            }
+        }
         if supply > MAX_TOTAL_SUPPLY {
             return Err(invalid(
-                "accounts + validators",
+                "accounts + validators + actors",
                 supply,
                 format!("total supply exceeds the maximum {MAX_TOTAL_SUPPLY}"),
             ));
@@ -246,7 +342,30 @@ impl Genesis {
     pub fn total_supply(&self) -> u128 {
         let balances: u128 = self.accounts.iter().map(|a| u128::from(a.balance)).sum();
         let stakes: u128 = self.validators.iter().map(|v| u128::from(v.stake)).sum();
-        balances + stakes
+        let actors: u128 = ActorRole::ALL
+            .into_iter()
+            .flat_map(|r| self.actors(r))
+            .map(|a| u128::from(a.stake))
+            .sum();
+        balances + stakes + actors
+    }
+
+    /// The genesis actors of one role.
+    pub fn actors(&self, role: ActorRole) -> &[GenesisActor] {
+        match role {
+            ActorRole::Servicer => &self.servicers,
+            ActorRole::Application => &self.applications,
+            ActorRole::Fisherman => &self.fishermen,
+        }
+    }
+}
+
+/// The genesis field listing actors of `role`.
+fn list_name(role: ActorRole) -> &'static str {
+    match role {
+        ActorRole::Servicer => "servicers",
+        ActorRole::Application => "applications",
+        ActorRole::Fisherman => "fishermen",
     }
 }
 
@@ -276,6 +395,10 @@ mod tests {
                 public_key: key(2),
                 stake: 500,
             }],
+            economics: Default::default(),
+            servicers: vec![],
+            applications: vec![],
+            fishermen: vec![],
         }
     }
 
@@ -371,7 +494,10 @@ mod tests {
         assert_eq!(field_of(g.validate().unwrap_err()), "validators[0].stake");
         let mut g = sample();
         g.accounts[0].balance = MAX_TOTAL_SUPPLY;
-        assert_eq!(field_of(g.validate().unwrap_err()), "accounts + validators");
+        assert_eq!(
+            field_of(g.validate().unwrap_err()),
+            "accounts + validators + actors"
+        );
         g.accounts[0].balance = MAX_TOTAL_SUPPLY - 500;
         assert!(g.validate().is_ok());
     }

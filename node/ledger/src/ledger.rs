@@ -5,13 +5,16 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::actors::{ActorRecord, ActorRole, RelayChain};
 use crate::address::Address;
 use crate::codec::{decode_tx, DecodedTx, TxDecodeError};
 use crate::crypto::{Hash, PublicKey};
+use crate::economics::{EconomicParams, ParamsHistory, SessionBounds};
 use crate::error::{BlockError, TxError};
 use crate::exec::{self, Changes};
 use crate::genesis::{Genesis, GenesisError, Params, MAX_TOTAL_SUPPLY};
 use crate::merkle;
+use crate::session::{self, Session, SessionError};
 use crate::signature::{verify_one, verify_signatures};
 use crate::state::{Account, LastBlock, SnapshotError, State, StateKey, ValidatorRecord};
 
@@ -141,6 +144,46 @@ pub struct ValidatorView {
     pub power: u64,
 }
 
+/// A servicer, application or fisherman as RPC shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ActorView {
+    /// Which kind of actor.
+    pub role: ActorRole,
+    /// Its account.
+    pub address: Address,
+    /// Its key.
+    pub public_key: PublicKey,
+    /// Bonded stake.
+    pub stake: u64,
+    /// Relay chains served, used or measured.
+    pub chains: Vec<RelayChain>,
+    /// Servicers: public relay URL (empty for the others).
+    pub service_url: String,
+    /// Applications: delegated gateways (empty for the others).
+    pub gateways: Vec<Address>,
+    /// Servicers: paused by their own transaction.
+    pub paused: bool,
+    /// While jailed: the first height at which it may unjail.
+    pub jailed_until: Option<u64>,
+}
+
+impl ActorView {
+    fn of(role: ActorRole, address: Address, r: &ActorRecord) -> Option<ActorView> {
+        Some(ActorView {
+            role,
+            address,
+            // Keys were validated when stored; a failure would skip the entry.
+            public_key: PublicKey::from_bytes(r.public_key).ok()?,
+            stake: r.stake,
+            chains: r.chains.clone(),
+            service_url: r.service_url.clone(),
+            gateways: r.gateways.clone(),
+            paused: r.paused,
+            jailed_until: r.jailed_until,
+        })
+    }
+}
+
 /// Transactions a caller already decoded and whose signatures it verified, looked up by hash
 /// (BLAKE3 of the encoded transaction, signature included) during
 /// [`Ledger::apply_block_known`].
@@ -204,7 +247,24 @@ impl Ledger {
                 },
             );
         }
-        let state = State {
+        let mut actors = BTreeMap::new();
+        for role in ActorRole::ALL {
+            for a in genesis.actors(role) {
+                actors.insert(
+                    (role, Address::from_public_key(&a.public_key)),
+                    ActorRecord {
+                        public_key: *a.public_key.as_bytes(),
+                        stake: a.stake,
+                        chains: a.chains.clone(),
+                        service_url: a.service_url.clone(),
+                        gateways: a.gateways.clone(),
+                        paused: false,
+                        jailed_until: None,
+                    },
+                );
+            }
+        }
+        let mut state = State {
             chain_id: genesis.chain_id.clone(),
             params: genesis.params.clone(),
             last: LastBlock {
@@ -215,7 +275,12 @@ impl Ledger {
             accounts,
             validators,
             unbonding: BTreeMap::new(),
+            economics: ParamsHistory::new(genesis.initial_height, genesis.economics.clone()),
+            actors,
+            sessions: BTreeMap::new(),
         };
+        // The first session begins with the first block: its actors are the genesis ones.
+        exec::take_session_snapshot(&mut state, &mut Changes::default(), genesis.initial_height);
         Ok(Ledger::from_state(state))
     }
 
@@ -293,13 +358,139 @@ impl Ledger {
         self.state.fee_pool
     }
 
-    /// Balances + stakes + unbonding funds + fee pool. Constant across blocks.
+    /// Balances + validator stakes + actor stakes + unbonding funds + fee
+    /// pool. Constant across blocks.
     pub fn total_supply(&self) -> u128 {
         let s = &self.state;
         let balances: u128 = s.accounts.values().map(|a| u128::from(a.balance)).sum();
         let stakes: u128 = s.validators.values().map(|v| u128::from(v.stake)).sum();
+        let actors: u128 = s.actors.values().map(|a| u128::from(a.stake)).sum();
         let unbonding: u128 = s.unbonding.values().map(|a| u128::from(*a)).sum();
-        balances + stakes + unbonding + u128::from(s.fee_pool)
+        balances + stakes + actors + unbonding + u128::from(s.fee_pool)
+    }
+
+    /// The economic parameters in force for the next block.
+    pub fn economics(&self) -> &EconomicParams {
+        self.state
+            .economics
+            .at(self.state.last.height.saturating_add(1))
+    }
+
+    /// Every economic parameter value with the height it applies from.
+    pub fn economics_history(&self) -> &ParamsHistory {
+        &self.state.economics
+    }
+
+    /// One servicer, application or fisherman.
+    pub fn actor(&self, role: ActorRole, address: &Address) -> Option<ActorView> {
+        let r = self.state.actors.get(&(role, *address))?;
+        ActorView::of(role, *address, r)
+    }
+
+    /// Every actor of a role, sorted by address.
+    pub fn actors(&self, role: ActorRole) -> Vec<ActorView> {
+        self.state
+            .actors
+            .range((role, Address([0; 20]))..=(role, Address([0xff; 20])))
+            .filter_map(|((r, a), rec)| ActorView::of(*r, *a, rec))
+            .collect()
+    }
+
+    /// The session (first and last block) containing `height`; `None`
+    /// before the chain's first block.
+    pub fn session_bounds(&self, height: u64) -> Option<SessionBounds> {
+        self.state.economics.schedule(height)
+    }
+
+    /// Whether a relay naming the session that starts at `claimed_start` is
+    /// acceptable at `height` (see [`ParamsHistory::relay_acceptable`]).
+    pub fn relay_session_acceptable(&self, claimed_start: u64, height: u64) -> bool {
+        self.state.economics.relay_acceptable(claimed_start, height)
+    }
+
+    /// The session of `application` on `chain` containing `height`, computed
+    /// from the actors as they stood when the session began and the
+    /// parameters in force at its start. `start_block_hash` is the hash of
+    /// the block at the session's start height (the runtime's block store
+    /// holds it; [`Ledger::session_bounds`] gives the height). Known for the
+    /// sessions whose relays are still acceptable, and for the next one once
+    /// the block before it is applied.
+    pub fn session(
+        &self,
+        application: &Address,
+        chain: &RelayChain,
+        height: u64,
+        start_block_hash: &Hash,
+    ) -> Result<Session, SessionError> {
+        let history = &self.state.economics;
+        let bounds = history
+            .schedule(height)
+            .ok_or(SessionError::BeforeFirstBlock {
+                height,
+                first: history.first_height(),
+            })?;
+        let start = bounds.start;
+        let snapshot = self
+            .state
+            .sessions
+            .get(&start)
+            .ok_or(SessionError::Unknown { start })?;
+        let app = snapshot
+            .applications
+            .get(application)
+            .ok_or(SessionError::NotAnApplication {
+                application: *application,
+                start,
+            })?;
+        if app.chains.binary_search(chain).is_err() {
+            return Err(SessionError::ChainNotStaked {
+                application: *application,
+                chain: chain.clone(),
+                start,
+            });
+        }
+        let params = history.at(start);
+        let id = session::session_id(start_block_hash, chain, application, start);
+        let no_one = Vec::new();
+        let candidates = snapshot.servicers.get(chain).unwrap_or(&no_one);
+        let servicers = session::select(&id, candidates, params.servicers_per_session as usize);
+        let fishermen: Vec<Address> = snapshot
+            .fishermen
+            .get(chain)
+            .unwrap_or(&no_one)
+            .iter()
+            .filter(|f| !servicers.contains(f))
+            .copied()
+            .collect();
+        let fisherman = session::select(&id, &fishermen, 1).first().copied();
+        Ok(Session {
+            id,
+            application: *application,
+            chain: chain.clone(),
+            start,
+            end: bounds.end,
+            accept_until: history.acceptance_end(start).unwrap_or(bounds.end),
+            relays_per_servicer: session::relays_per_servicer(
+                app.stake,
+                params.relays_per_stake,
+                servicers.len(),
+            ),
+            servicers,
+            fisherman,
+            gateways: app.gateways.clone(),
+            application_stake: app.stake,
+        })
+    }
+
+    /// Jails an actor as of the last applied height and commits the change
+    /// to the tree; the slashing rules will do this inside blocks.
+    #[cfg(test)]
+    pub(crate) fn jail_now(&mut self, role: ActorRole, address: &Address) -> bool {
+        let mut changes = Changes::default();
+        let height = self.state.last.height;
+        let jailed = crate::actor_rules::jail(&mut self.state, &mut changes, role, address, height);
+        self.commit(&changes);
+        jailed
     }
 
     /// The account view for RPC (zero balance and nonce if it never existed).
@@ -532,6 +723,7 @@ impl Ledger {
             });
         }
         exec::mature_unbonding(&mut self.state, &mut changes, height);
+        exec::roll_sessions(&mut self.state, &mut changes, height);
         self.state.last = LastBlock { height, time_ms };
         changes.dirty.insert(StateKey::LastBlock);
 
@@ -638,6 +830,10 @@ mod tests {
                 public_key: PublicKey::from(sk(9).verifying_key()),
                 stake: 10,
             }],
+            economics: Default::default(),
+            servicers: vec![],
+            applications: vec![],
+            fishermen: vec![],
         }
     }
 

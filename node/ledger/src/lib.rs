@@ -1,4 +1,6 @@
-//! The ledger: accounts, transfers, nonces and staking, as a pure state machine.
+//! The ledger: accounts, transfers, nonces, validator staking, and the relay
+//! economy's actors (servicers, applications, fishermen) and sessions, as a
+//! pure state machine.
 //!
 //! The node runtime feeds it transaction bytes and decided blocks; it returns
 //! verdicts, per-transaction results, validator-set updates for consensus, a
@@ -40,6 +42,10 @@
 //!     },
 //!     accounts: vec![GenesisAccount { address: alice_address, balance: 1_000 }],
 //!     validators: vec![GenesisValidator { public_key: validator, stake: 500 }],
+//!     economics: Default::default(),
+//!     servicers: vec![],
+//!     applications: vec![],
+//!     fishermen: vec![],
 //! };
 //! let mut ledger = Ledger::from_genesis(&genesis)?;
 //!
@@ -65,29 +71,39 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod actor_rules;
+pub mod actors;
 pub mod address;
 pub mod codec;
 pub mod crypto;
+pub mod economics;
 pub mod error;
 mod exec;
 pub mod genesis;
 pub mod ledger;
 pub mod merkle;
+pub mod session;
 pub mod signature;
 pub mod state;
 pub mod tx;
 
+#[cfg(test)]
+mod economy_props;
+
+pub use actors::{ActorRecord, ActorRole, RelayChain};
 pub use address::{Address, AddressError};
 pub use codec::{decode_tx, decode_tx_cached, DecodedTx, KeyCache, TxDecodeError};
 pub use crypto::{Hash, HexError, PublicKey, PublicKeyError};
+pub use economics::{EconomicParams, ParamsHistory, SessionBounds};
 pub use error::{BlockError, TxError};
 pub use genesis::{
-    Genesis, GenesisAccount, GenesisError, GenesisValidator, Params, MAX_TOTAL_SUPPLY,
+    Genesis, GenesisAccount, GenesisActor, GenesisError, GenesisValidator, Params, MAX_TOTAL_SUPPLY,
 };
 pub use ledger::{
-    AccountView, BlockOutcome, CheckedTx, KnownTxs, Ledger, NoKnownTxs, TxResult, UnbondingEntry,
-    ValidatorUpdate, ValidatorView, WriteSet,
+    AccountView, ActorView, BlockOutcome, CheckedTx, KnownTxs, Ledger, NoKnownTxs, TxResult,
+    UnbondingEntry, ValidatorUpdate, ValidatorView, WriteSet,
 };
+pub use session::{Session, SessionError};
 pub use signature::{verify_one, verify_signatures};
 pub use state::SnapshotError;
 pub use tx::{SignedTx, TxBody, TxPayload, MAX_TX_BYTES, TX_SIGN_DOMAIN};

@@ -8,12 +8,16 @@
 //! 00 02                 params               borsh Params
 //! 00 03                 last block           borsh LastBlock {height, time_ms}
 //! 00 04                 fee pool             borsh u64
+//! 00 05 || height_be(8) economic params      borsh EconomicParams, in force from `height`
 //! 01 || address(20)     account              borsh Account {balance, nonce}
 //! 02 || address(20)     validator            borsh ValidatorRecord {public_key, stake}
 //! 03 || height_be(8) || address(20)
 //!                       unbonding entry      borsh u64 amount, paid at end of `height`
-//! 04 .. 0f              reserved: servicers, applications, fishermen, sessions,
-//!                       relay claims, reward pools, slashing records
+//! 04 || address(20)     servicer             borsh ActorRecord
+//! 05 || address(20)     application          borsh ActorRecord
+//! 06 || address(20)     fisherman            borsh ActorRecord
+//! 07 || start_be(8)     session snapshot     borsh SessionSnapshot (actors as of `start`)
+//! 08 .. 0f              reserved: relay claims, reward pools, slashing records
 //! ```
 
 use std::collections::BTreeMap;
@@ -22,9 +26,12 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use serde::Serialize;
 use thiserror::Error;
 
+use crate::actors::{ActorRecord, ActorRole};
 use crate::address::{Address, ADDRESS_LEN};
 use crate::crypto::{Hash, PublicKey};
+use crate::economics::{EconomicParams, ParamsHistory};
 use crate::genesis::Params;
+use crate::session::SessionSnapshot;
 
 /// Key prefix of the chain-wide metadata entries.
 pub const PREFIX_META: u8 = 0x00;
@@ -34,6 +41,12 @@ pub const PREFIX_ACCOUNT: u8 = 0x01;
 pub const PREFIX_VALIDATOR: u8 = 0x02;
 /// Key prefix of unbonding entries.
 pub const PREFIX_UNBONDING: u8 = 0x03;
+/// Key prefix of servicers; applications and fishermen follow (`0x04 + role tag`).
+pub const PREFIX_ACTOR: u8 = 0x04;
+/// Key prefix of session snapshots.
+pub const PREFIX_SESSION: u8 = 0x07;
+/// Second byte of the economic-parameter keys under [`PREFIX_META`].
+pub const META_ECONOMICS: u8 = 0x05;
 
 /// A spendable account.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
@@ -74,12 +87,18 @@ pub enum StateKey {
     LastBlock,
     /// Fees collected and not yet distributed.
     FeePool,
+    /// The economic parameters in force from this height on.
+    EconomicParams(u64),
     /// An account.
     Account(Address),
     /// A validator.
     Validator(Address),
     /// Funds of `Address` that return at the end of block `u64`.
     Unbonding(u64, Address),
+    /// A servicer, application or fisherman.
+    Actor(ActorRole, Address),
+    /// The actors of the session starting at this height.
+    Session(u64),
 }
 
 /// Why a stored snapshot cannot become a ledger.
@@ -122,9 +141,20 @@ impl StateKey {
             StateKey::Params => vec![PREFIX_META, 2],
             StateKey::LastBlock => vec![PREFIX_META, 3],
             StateKey::FeePool => vec![PREFIX_META, 4],
+            StateKey::EconomicParams(h) => {
+                let mut k = vec![PREFIX_META, META_ECONOMICS];
+                k.extend_from_slice(&h.to_be_bytes());
+                k
+            }
             StateKey::Account(a) => prefixed(PREFIX_ACCOUNT, &[], a),
             StateKey::Validator(a) => prefixed(PREFIX_VALIDATOR, &[], a),
             StateKey::Unbonding(h, a) => prefixed(PREFIX_UNBONDING, &h.to_be_bytes(), a),
+            StateKey::Actor(role, a) => prefixed(PREFIX_ACTOR + role.tag(), &[], a),
+            StateKey::Session(start) => {
+                let mut k = vec![PREFIX_SESSION];
+                k.extend_from_slice(&start.to_be_bytes());
+                k
+            }
         }
     }
 
@@ -145,6 +175,11 @@ impl StateKey {
             [PREFIX_META, 2] => Ok(StateKey::Params),
             [PREFIX_META, 3] => Ok(StateKey::LastBlock),
             [PREFIX_META, 4] => Ok(StateKey::FeePool),
+            [PREFIX_META, META_ECONOMICS, rest @ ..] => {
+                Ok(StateKey::EconomicParams(be_u64(rest).ok_or_else(|| {
+                    bad("economic parameter key is not 10 bytes")
+                })?))
+            }
             [PREFIX_META, ..] => Err(bad("unknown metadata key")),
             [PREFIX_ACCOUNT, rest @ ..] => Ok(StateKey::Account(addr(rest)?)),
             [PREFIX_VALIDATOR, rest @ ..] => Ok(StateKey::Validator(addr(rest)?)),
@@ -157,10 +192,22 @@ impl StateKey {
                 ))
             }
             [PREFIX_UNBONDING, ..] => Err(bad("unbonding key is not 29 bytes")),
+            [p @ PREFIX_ACTOR..=0x06, rest @ ..] => {
+                let role = ActorRole::from_tag(p - PREFIX_ACTOR)
+                    .ok_or_else(|| bad("unknown actor prefix"))?;
+                Ok(StateKey::Actor(role, addr(rest)?))
+            }
+            [PREFIX_SESSION, rest @ ..] => Ok(StateKey::Session(
+                be_u64(rest).ok_or_else(|| bad("session key is not 9 bytes"))?,
+            )),
             [] => Err(bad("empty key")),
             _ => Err(bad("unknown key prefix")),
         }
     }
+}
+
+fn be_u64(bytes: &[u8]) -> Option<u64> {
+    bytes.try_into().ok().map(u64::from_be_bytes)
 }
 
 fn prefixed(prefix: u8, middle: &[u8], addr: &Address) -> Vec<u8> {
@@ -195,6 +242,13 @@ pub struct State {
     pub validators: BTreeMap<Address, ValidatorRecord>,
     /// Unbonding amounts by (maturity height, address).
     pub unbonding: BTreeMap<(u64, Address), u64>,
+    /// Economic parameters by the height from which they apply.
+    pub economics: ParamsHistory,
+    /// Servicers, applications and fishermen by (role, address).
+    pub actors: BTreeMap<(ActorRole, Address), ActorRecord>,
+    /// Session snapshots by session start height (kept while relays for the
+    /// session are acceptable).
+    pub sessions: BTreeMap<u64, SessionSnapshot>,
 }
 
 impl State {
@@ -205,9 +259,16 @@ impl State {
             StateKey::Params => Some(borsh_bytes(&self.params)),
             StateKey::LastBlock => Some(borsh_bytes(&self.last)),
             StateKey::FeePool => Some(borsh_bytes(&self.fee_pool)),
+            StateKey::EconomicParams(h) => self
+                .economics
+                .entries()
+                .find(|(from, _)| from == h)
+                .map(|(_, p)| borsh_bytes(p)),
             StateKey::Account(a) => self.accounts.get(a).map(borsh_bytes),
             StateKey::Validator(a) => self.validators.get(a).map(borsh_bytes),
             StateKey::Unbonding(h, a) => self.unbonding.get(&(*h, *a)).map(borsh_bytes),
+            StateKey::Actor(role, a) => self.actors.get(&(*role, *a)).map(borsh_bytes),
+            StateKey::Session(start) => self.sessions.get(start).map(borsh_bytes),
         }
     }
 
@@ -219,6 +280,11 @@ impl State {
             StateKey::LastBlock,
             StateKey::FeePool,
         ];
+        keys.extend(
+            self.economics
+                .entries()
+                .map(|(h, _)| StateKey::EconomicParams(h)),
+        );
         keys.extend(self.accounts.keys().map(|a| StateKey::Account(*a)));
         keys.extend(self.validators.keys().map(|a| StateKey::Validator(*a)));
         keys.extend(
@@ -226,6 +292,8 @@ impl State {
                 .keys()
                 .map(|(h, a)| StateKey::Unbonding(*h, *a)),
         );
+        keys.extend(self.actors.keys().map(|(r, a)| StateKey::Actor(*r, *a)));
+        keys.extend(self.sessions.keys().map(|s| StateKey::Session(*s)));
         keys
     }
 
@@ -248,6 +316,9 @@ impl State {
         let mut accounts = BTreeMap::new();
         let mut validators = BTreeMap::new();
         let mut unbonding = BTreeMap::new();
+        let mut economics = Vec::new();
+        let mut actors = BTreeMap::new();
+        let mut sessions = BTreeMap::new();
         for (key, value) in entries {
             let parsed = StateKey::decode(&key)?;
             let bad = |reason: String| SnapshotError::BadValue {
@@ -280,6 +351,29 @@ impl State {
                     let amount = decode_value::<u64>(&value).map_err(bad)?;
                     unbonding.insert((h, a), amount);
                 }
+                StateKey::EconomicParams(h) => {
+                    let p = decode_value::<EconomicParams>(&value).map_err(bad)?;
+                    p.validate()
+                        .map_err(|v| bad(format!("{} = {}: {}", v.field, v.value, v.reason)))?;
+                    economics.push((h, p));
+                }
+                StateKey::Actor(role, a) => {
+                    let r = decode_value::<ActorRecord>(&value).map_err(bad)?;
+                    let pk = PublicKey::from_bytes(r.public_key).map_err(|e| bad(e.to_string()))?;
+                    if Address::from_public_key(&pk) != a {
+                        return Err(bad(
+                            "actor key does not derive the address in the key".into()
+                        ));
+                    }
+                    if r.stake == 0 {
+                        return Err(bad(format!("{role} with zero stake")));
+                    }
+                    actors.insert((role, a), r);
+                }
+                StateKey::Session(start) => {
+                    let snapshot = decode_value::<SessionSnapshot>(&value).map_err(bad)?;
+                    sessions.insert(start, snapshot);
+                }
             }
         }
         Ok(State {
@@ -290,6 +384,10 @@ impl State {
             accounts,
             validators,
             unbonding,
+            economics: ParamsHistory::from_entries(economics)
+                .ok_or(SnapshotError::Missing("economic parameters"))?,
+            actors,
+            sessions,
         })
     }
 }
@@ -318,6 +416,9 @@ mod tests {
             accounts: BTreeMap::new(),
             validators: BTreeMap::new(),
             unbonding: BTreeMap::new(),
+            economics: ParamsHistory::new(1, EconomicParams::default()),
+            actors: BTreeMap::new(),
+            sessions: BTreeMap::new(),
         };
         let pk = PublicKey::from(ed25519_dalek::SigningKey::from_bytes(&[1; 32]).verifying_key());
         let a = Address::from_public_key(&pk);
@@ -336,6 +437,22 @@ mod tests {
             },
         );
         s.unbonding.insert((7, a), 3);
+        for role in ActorRole::ALL {
+            s.actors.insert(
+                (role, a),
+                ActorRecord {
+                    public_key: *pk.as_bytes(),
+                    stake: 4 + u64::from(role.tag()),
+                    chains: vec!["eth".into()],
+                    service_url: String::new(),
+                    gateways: Vec::new(),
+                    paused: false,
+                    jailed_until: None,
+                },
+            );
+        }
+        s.sessions.insert(5, SessionSnapshot::default());
+        s.sessions.insert(9, SessionSnapshot::default());
         s
     }
 
@@ -391,6 +508,38 @@ mod tests {
             State::from_entries(e),
             Err(SnapshotError::BadValue { .. })
         ));
+        // An actor stored under an address its key does not derive.
+        let mut e = s.entries();
+        let akey = e.iter().position(|(k, _)| k[0] == PREFIX_ACTOR).unwrap();
+        e[akey].0[5] ^= 1;
+        assert!(matches!(
+            State::from_entries(e),
+            Err(SnapshotError::BadValue { .. })
+        ));
+        // Economic parameters that break their rules.
+        let mut e = s.entries();
+        let pkey = e
+            .iter()
+            .position(|(k, _)| k[..2] == [PREFIX_META, META_ECONOMICS])
+            .unwrap();
+        let bad = EconomicParams {
+            session_blocks: 0,
+            ..EconomicParams::default()
+        };
+        e[pkey].1 = borsh_bytes(&bad);
+        assert!(matches!(
+            State::from_entries(e),
+            Err(SnapshotError::BadValue { .. })
+        ));
+        let mut e = s.entries();
+        e.retain(|(k, _)| k[..2] != [PREFIX_META, META_ECONOMICS]);
+        assert_eq!(
+            State::from_entries(e),
+            Err(SnapshotError::Missing("economic parameters"))
+        );
+        assert!(StateKey::decode(&[PREFIX_SESSION, 1]).is_err());
+        assert!(StateKey::decode(&[PREFIX_META, META_ECONOMICS, 1]).is_err());
+        assert!(StateKey::decode(&[0x08, 1]).is_err());
         assert!(StateKey::decode(&[PREFIX_ACCOUNT, 1, 2]).is_err());
         assert!(StateKey::decode(&[]).is_err());
     }

@@ -17,6 +17,7 @@
 use borsh::BorshSerialize;
 use ed25519_dalek::{Signer, SigningKey};
 
+use crate::actors::{ActorRole, RelayChain};
 use crate::address::Address;
 use crate::crypto::{Hash, PublicKey};
 
@@ -42,32 +43,44 @@ pub mod kind {
     pub const STAKE: u8 = 1;
     /// [`super::TxBody::Unstake`].
     pub const UNSTAKE: u8 = 2;
+    /// [`super::TxBody::ServicerStake`].
+    pub const SERVICER_STAKE: u8 = 3;
+    /// [`super::TxBody::ServicerUnstake`].
+    pub const SERVICER_UNSTAKE: u8 = 4;
+    /// [`super::TxBody::ApplicationStake`].
+    pub const APPLICATION_STAKE: u8 = 5;
+    /// [`super::TxBody::ApplicationUnstake`].
+    pub const APPLICATION_UNSTAKE: u8 = 6;
+    /// [`super::TxBody::FishermanStake`].
+    pub const FISHERMAN_STAKE: u8 = 7;
+    /// [`super::TxBody::FishermanUnstake`].
+    pub const FISHERMAN_UNSTAKE: u8 = 8;
+    /// [`super::TxBody::ServicerPause`].
+    pub const SERVICER_PAUSE: u8 = 14;
+    /// [`super::TxBody::ServicerUnpause`].
+    pub const SERVICER_UNPAUSE: u8 = 15;
+    /// [`super::TxBody::Unjail`].
+    pub const UNJAIL: u8 = 16;
 }
 
 /// Names the purpose a body kind tag is set aside for, if it is reserved.
 ///
-/// Kinds 3..=31 belong to the relay-network actors and their economics; they
+/// Kinds 9..=13 and 17..=31 belong to the relay economy's later parts; they
 /// are rejected until the rules for them exist.
 pub fn reserved_body_kind(tag: u8) -> Option<&'static str> {
     Some(match tag {
-        3 => "servicer stake",
-        4 => "servicer unstake",
-        5 => "application stake",
-        6 => "application unstake",
-        7 => "fisherman stake",
-        8 => "fisherman unstake",
         9 => "relay claim",
         10 => "relay proof",
         11 => "fisherman test result",
         12 => "misbehaviour evidence",
         13 => "parameter change",
-        14..=31 => "future use",
+        17..=31 => "future use",
         _ => return None,
     })
 }
 
 /// What a transaction does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TxBody {
     /// Moves `amount` from the signer's balance to `to`.
     Transfer {
@@ -88,6 +101,50 @@ pub enum TxBody {
         /// Amount unbonded; must be positive.
         amount: u64,
     },
+    /// Stakes the signer as a servicer, or edits its servicer record: the
+    /// stake becomes `stake` (a raise is bonded from the balance, a decrease
+    /// unbonds), and the chains and URL are replaced.
+    ServicerStake {
+        /// The servicer's total stake after the transaction.
+        stake: u64,
+        /// Relay chains served, strictly ascending.
+        chains: Vec<RelayChain>,
+        /// Public URL relays are sent to.
+        service_url: String,
+    },
+    /// Unstakes the signer's whole servicer stake; it unbonds.
+    ServicerUnstake,
+    /// Stakes the signer as an application, or edits its record (as
+    /// [`TxBody::ServicerStake`]).
+    ApplicationStake {
+        /// The application's total stake after the transaction.
+        stake: u64,
+        /// Relay chains used, strictly ascending.
+        chains: Vec<RelayChain>,
+        /// Gateways that may sign relays on its behalf, strictly ascending.
+        gateways: Vec<Address>,
+    },
+    /// Unstakes the signer's whole application stake; it unbonds.
+    ApplicationUnstake,
+    /// Stakes the signer as a fisherman, or edits its record (as
+    /// [`TxBody::ServicerStake`]).
+    FishermanStake {
+        /// The fisherman's total stake after the transaction.
+        stake: u64,
+        /// Relay chains it measures, strictly ascending.
+        chains: Vec<RelayChain>,
+    },
+    /// Unstakes the signer's whole fisherman stake; it unbonds.
+    FishermanUnstake,
+    /// Pauses the signer's servicer: it is no longer chosen for sessions.
+    ServicerPause,
+    /// Ends the signer's servicer pause.
+    ServicerUnpause,
+    /// Frees the signer's jailed actor of this role after its jail time.
+    Unjail {
+        /// Which of the signer's actors.
+        role: ActorRole,
+    },
 }
 
 impl TxBody {
@@ -97,16 +154,49 @@ impl TxBody {
             TxBody::Transfer { .. } => kind::TRANSFER,
             TxBody::Stake { .. } => kind::STAKE,
             TxBody::Unstake { .. } => kind::UNSTAKE,
+            TxBody::ServicerStake { .. } => kind::SERVICER_STAKE,
+            TxBody::ServicerUnstake => kind::SERVICER_UNSTAKE,
+            TxBody::ApplicationStake { .. } => kind::APPLICATION_STAKE,
+            TxBody::ApplicationUnstake => kind::APPLICATION_UNSTAKE,
+            TxBody::FishermanStake { .. } => kind::FISHERMAN_STAKE,
+            TxBody::FishermanUnstake => kind::FISHERMAN_UNSTAKE,
+            TxBody::ServicerPause => kind::SERVICER_PAUSE,
+            TxBody::ServicerUnpause => kind::SERVICER_UNPAUSE,
+            TxBody::Unjail { .. } => kind::UNJAIL,
         }
     }
 
-    /// The amount moved, bonded or unbonded.
+    /// The amount moved, bonded or unbonded; for the actor stake bodies the
+    /// total stake asked for; 0 for bodies without an amount.
     pub fn amount(&self) -> u64 {
         match *self {
             TxBody::Transfer { amount, .. }
             | TxBody::Stake { amount }
             | TxBody::Unstake { amount } => amount,
+            TxBody::ServicerStake { stake, .. }
+            | TxBody::ApplicationStake { stake, .. }
+            | TxBody::FishermanStake { stake, .. } => stake,
+            TxBody::ServicerUnstake
+            | TxBody::ApplicationUnstake
+            | TxBody::FishermanUnstake
+            | TxBody::ServicerPause
+            | TxBody::ServicerUnpause
+            | TxBody::Unjail { .. } => 0,
         }
+    }
+
+    /// The actor role a body stakes, edits or unstakes, if any.
+    pub fn actor_role(&self) -> Option<ActorRole> {
+        Some(match self {
+            TxBody::ServicerStake { .. }
+            | TxBody::ServicerUnstake
+            | TxBody::ServicerPause
+            | TxBody::ServicerUnpause => ActorRole::Servicer,
+            TxBody::ApplicationStake { .. } | TxBody::ApplicationUnstake => ActorRole::Application,
+            TxBody::FishermanStake { .. } | TxBody::FishermanUnstake => ActorRole::Fisherman,
+            TxBody::Unjail { role } => *role,
+            TxBody::Transfer { .. } | TxBody::Stake { .. } | TxBody::Unstake { .. } => return None,
+        })
     }
 }
 
@@ -119,6 +209,34 @@ impl BorshSerialize for TxBody {
                 amount.serialize(w)
             }
             TxBody::Stake { amount } | TxBody::Unstake { amount } => amount.serialize(w),
+            TxBody::ServicerStake {
+                stake,
+                chains,
+                service_url,
+            } => {
+                stake.serialize(w)?;
+                chains.serialize(w)?;
+                service_url.serialize(w)
+            }
+            TxBody::ApplicationStake {
+                stake,
+                chains,
+                gateways,
+            } => {
+                stake.serialize(w)?;
+                chains.serialize(w)?;
+                gateways.serialize(w)
+            }
+            TxBody::FishermanStake { stake, chains } => {
+                stake.serialize(w)?;
+                chains.serialize(w)
+            }
+            TxBody::Unjail { role } => role.serialize(w),
+            TxBody::ServicerUnstake
+            | TxBody::ApplicationUnstake
+            | TxBody::FishermanUnstake
+            | TxBody::ServicerPause
+            | TxBody::ServicerUnpause => Ok(()),
         }
     }
 }
@@ -279,7 +397,16 @@ mod tests {
         for tag in [kind::TRANSFER, kind::STAKE, kind::UNSTAKE] {
             assert_eq!(reserved_body_kind(tag), None);
         }
-        assert_eq!(reserved_body_kind(3), Some("servicer stake"));
+        for tag in 3..=8 {
+            assert_eq!(reserved_body_kind(tag), None);
+        }
+        for tag in 14..=16 {
+            assert_eq!(reserved_body_kind(tag), None);
+        }
+        assert_eq!(reserved_body_kind(9), Some("relay claim"));
+        assert_eq!(reserved_body_kind(13), Some("parameter change"));
+        assert_eq!(reserved_body_kind(17), Some("future use"));
+        assert_eq!(reserved_body_kind(31), Some("future use"));
         assert_eq!(reserved_body_kind(32), None);
     }
 }

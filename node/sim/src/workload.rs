@@ -83,6 +83,10 @@ pub fn genesis(powers: &[u64], nodes: usize) -> Genesis {
                 stake,
             })
             .collect(),
+        economics: Default::default(),
+        servicers: Vec::new(),
+        applications: Vec::new(),
+        fishermen: Vec::new(),
     }
 }
 

@@ -51,6 +51,10 @@ pub fn genesis(accounts: u64, balance: u64, validators: u64) -> Genesis {
                 stake: 1_000,
             })
             .collect(),
+        economics: Default::default(),
+        servicers: vec![],
+        applications: vec![],
+        fishermen: vec![],
     }
 }
 
