@@ -80,6 +80,7 @@ impl<'a> Chain<'a> {
         let signer = PublicKey::from(key.verifying_key());
         let from = address_of(&signer);
         let account = self.client.account(&from).await?;
+        let what = format!("{body:?}");
         let tx = TxPayload {
             chain_id: self.chain_id.to_owned(),
             signer,
@@ -89,7 +90,7 @@ impl<'a> Chain<'a> {
         }
         .sign(key);
         let fail = |reason: String| ChainError::Submit {
-            what: format!("{body:?}"),
+            what: what.clone(),
             from: from.clone(),
             reason,
         };

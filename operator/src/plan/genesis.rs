@@ -252,6 +252,10 @@ impl GenesisRecipe {
             params: self.params.clone(),
             accounts,
             validators,
+            economics: Default::default(),
+            servicers: Vec::new(),
+            applications: Vec::new(),
+            fishermen: Vec::new(),
         };
         genesis.validate()?;
         Ok(genesis)
