@@ -32,6 +32,16 @@ pub struct Defaults {
     pub session_blocks: u64,
     /// `economics.rewardPerRelay`.
     pub reward_per_relay: u64,
+    /// `economics.servicersPerSession`.
+    pub servicers_per_session: u32,
+    /// `economics.sessionGraceBlocks`.
+    pub session_grace_blocks: u64,
+    /// `economics.relaysPerStake`.
+    pub relays_per_stake: u64,
+    /// `economics.jailBlocks`.
+    pub jail_blocks: u64,
+    /// `economics.maxDelegatedGateways`.
+    pub max_delegated_gateways: u32,
     /// `economics.slashFractions.doubleSign`.
     pub slash_double_sign: f64,
     /// `economics.slashFractions.downtime`.
@@ -70,6 +80,11 @@ pub fn defaults(profile: Profile) -> Defaults {
             validator_replicas: 4,
             session_blocks: 4,
             reward_per_relay: 1_000,
+            servicers_per_session: 4,
+            session_grace_blocks: 1,
+            relays_per_stake: 100,
+            jail_blocks: 10,
+            max_delegated_gateways: 7,
             slash_double_sign: 0.05,
             slash_downtime: 0.0001,
             slash_relay_fault: 0.001,
@@ -93,6 +108,11 @@ pub fn defaults(profile: Profile) -> Defaults {
             validator_replicas: 4,
             session_blocks: 8,
             reward_per_relay: 1_000,
+            servicers_per_session: 8,
+            session_grace_blocks: 1,
+            relays_per_stake: 100,
+            jail_blocks: 100,
+            max_delegated_gateways: 7,
             slash_double_sign: 0.05,
             slash_downtime: 0.001,
             slash_relay_fault: 0.01,
@@ -116,6 +136,11 @@ pub fn defaults(profile: Profile) -> Defaults {
             validator_replicas: 4,
             session_blocks: 16,
             reward_per_relay: 100,
+            servicers_per_session: 24,
+            session_grace_blocks: 2,
+            relays_per_stake: 100,
+            jail_blocks: 1_000,
+            max_delegated_gateways: 7,
             slash_double_sign: 0.05,
             slash_downtime: 0.001,
             slash_relay_fault: 0.01,

@@ -159,6 +159,16 @@ pub struct EffectiveEconomics {
     pub min_stake_fisherman: u64,
     /// Minimum application stake.
     pub min_stake_application: u64,
+    /// Servicers per session.
+    pub servicers_per_session: u32,
+    /// Grace blocks after a session.
+    pub session_grace_blocks: u64,
+    /// Relays per unit of application stake per session.
+    pub relays_per_stake: u64,
+    /// Jail time in blocks.
+    pub jail_blocks: u64,
+    /// Most delegated gateways per application.
+    pub max_delegated_gateways: u32,
 }
 
 /// One gate.
@@ -333,6 +343,17 @@ pub fn effective_spec(spec: &NetworkSpec) -> EffectiveSpec {
             min_stake_servicer,
             min_stake_fisherman,
             min_stake_application,
+            servicers_per_session: economics
+                .servicers_per_session
+                .unwrap_or(d.servicers_per_session),
+            session_grace_blocks: economics
+                .session_grace_blocks
+                .unwrap_or(d.session_grace_blocks),
+            relays_per_stake: economics.relays_per_stake.unwrap_or(d.relays_per_stake),
+            jail_blocks: economics.jail_blocks.unwrap_or(d.jail_blocks),
+            max_delegated_gateways: economics
+                .max_delegated_gateways
+                .unwrap_or(d.max_delegated_gateways),
         },
         gates: spec
             .gates

@@ -203,7 +203,7 @@ fn cell(text: &str) -> String {
 type DefaultRow = (&'static str, fn(&Defaults) -> String);
 
 fn profiles_table() -> String {
-    let rows: [DefaultRow; 21] = [
+    let rows: [DefaultRow; 26] = [
         ("consensus.blockInterval", |d| d.block_interval.to_string()),
         ("consensus.timeouts.propose", |d| {
             d.timeout_propose.to_string()
@@ -229,6 +229,19 @@ fn profiles_table() -> String {
         ("economics.sessionBlocks", |d| d.session_blocks.to_string()),
         ("economics.rewardPerRelay", |d| {
             show(d.reward_per_relay as f64)
+        }),
+        ("economics.servicersPerSession", |d| {
+            d.servicers_per_session.to_string()
+        }),
+        ("economics.sessionGraceBlocks", |d| {
+            d.session_grace_blocks.to_string()
+        }),
+        ("economics.relaysPerStake", |d| {
+            show(d.relays_per_stake as f64)
+        }),
+        ("economics.jailBlocks", |d| show(d.jail_blocks as f64)),
+        ("economics.maxDelegatedGateways", |d| {
+            d.max_delegated_gateways.to_string()
         }),
         ("economics.slashFractions.doubleSign", |d| {
             d.slash_double_sign.to_string()

@@ -25,6 +25,31 @@ pub struct EconomicsSpec {
     /// Smallest stake each role may hold, in the smallest unit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub minimum_stakes: Option<MinimumStakes>,
+    /// Servicers matched with each application on each relay chain per session (fewer when
+    /// fewer serve the chain; 1 to 1,000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1_000))]
+    pub servicers_per_session: Option<u32>,
+    /// Blocks after a session's last block during which relays for it are still accepted
+    /// (session rollover; 0 to 1,000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 1_000))]
+    pub session_grace_blocks: Option<u64>,
+    /// Relays per session an application may send per unit of its stake, shared among the
+    /// session's servicers (each servicer's quota is stake x relaysPerStake / servicers;
+    /// 1 to 1,000,000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1_000_000))]
+    pub relays_per_stake: Option<u64>,
+    /// Blocks a jailed servicer, application or fisherman stays jailed before it may unjail
+    /// (1 to 10,000,000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 10_000_000))]
+    pub jail_blocks: Option<u64>,
+    /// Most gateways an application may delegate relay signing to (0 to 16).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 16))]
+    pub max_delegated_gateways: Option<u32>,
 }
 
 /// Share of stake burned per offence, each between 0 and 1. Genesis stores them as parts per

@@ -18,8 +18,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use netwright_ledger::{
-    Address, Genesis, GenesisAccount, GenesisError, GenesisValidator, Params, PublicKey,
-    MAX_TOTAL_SUPPLY,
+    Address, EconomicParams, Genesis, GenesisAccount, GenesisError, GenesisValidator, Params,
+    PublicKey, MAX_TOTAL_SUPPLY,
 };
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -83,6 +83,8 @@ pub struct GenesisRecipe {
     pub chain_id: String,
     /// Ledger parameters.
     pub params: Params,
+    /// Relay-economy parameters.
+    pub economics: EconomicParams,
     /// Genesis validators, in topology order.
     pub validators: Vec<RecipeValidator>,
     /// Funded accounts: nodes in topology order, applications, then the treasury.
@@ -205,6 +207,7 @@ impl GenesisRecipe {
         Ok(GenesisRecipe {
             chain_id: topology.chain_id.clone(),
             params: topology.params.clone(),
+            economics: topology.economics.clone(),
             validators,
             accounts,
         })
@@ -252,7 +255,7 @@ impl GenesisRecipe {
             params: self.params.clone(),
             accounts,
             validators,
-            economics: Default::default(),
+            economics: self.economics.clone(),
             servicers: Vec::new(),
             applications: Vec::new(),
             fishermen: Vec::new(),
@@ -292,6 +295,15 @@ impl GenesisRecipe {
             now.max_txs_per_block.to_string(),
             want.max_txs_per_block.to_string(),
         );
+        let fields = |e: &EconomicParams| match serde_json::to_value(e) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
+        };
+        let (now, want) = (fields(&existing.economics), fields(&self.economics));
+        for (name, value) in &want {
+            let current = now.get(name).map_or("none".to_owned(), ToString::to_string);
+            diff(&format!("economics.{name}"), current, value.to_string());
+        }
         out
     }
 }

@@ -370,6 +370,61 @@ fn genesis_parameter_change_is_unsafe_but_other_economics_are_not_genesis_bound(
 }
 
 #[test]
+fn the_relay_economy_of_the_spec_reaches_genesis_and_is_genesis_bound() {
+    let declared = spec_with(|doc| {
+        doc["economics"]["sessionBlocks"] = json!(6);
+        doc["economics"]["servicersPerSession"] = json!(3);
+        doc["economics"]["sessionGraceBlocks"] = json!(2);
+        doc["economics"]["relaysPerStake"] = json!(40);
+        doc["economics"]["jailBlocks"] = json!(50);
+        doc["economics"]["maxDelegatedGateways"] = json!(2);
+        doc["economics"]["minimumStakes"]["servicer"] = json!(1_000_000);
+    });
+    let topology = desired_topology(&declared).unwrap();
+    let recipe = GenesisRecipe::from_topology(&topology).unwrap();
+    let genesis = recipe.build(&keys_for(&topology), 0).unwrap();
+    let e = &genesis.economics;
+    assert_eq!(
+        (e.session_blocks, e.servicers_per_session, e.grace_blocks),
+        (6, 3, 2)
+    );
+    assert_eq!(
+        (e.relays_per_stake, e.jail_blocks, e.max_delegated_gateways),
+        (40, 50, 2)
+    );
+    assert_eq!(e.min_servicer_stake, 1_000_000);
+    assert_eq!(e.unbonding_blocks, genesis.params.unbonding_period_blocks);
+
+    // Changing one after genesis means a new genesis: unsafe, and named.
+    let state = converged(&declared);
+    let more = spec_with(|doc| {
+        doc["economics"]["sessionBlocks"] = json!(6);
+        doc["economics"]["servicersPerSession"] = json!(5);
+        doc["economics"]["sessionGraceBlocks"] = json!(2);
+        doc["economics"]["relaysPerStake"] = json!(40);
+        doc["economics"]["jailBlocks"] = json!(50);
+        doc["economics"]["maxDelegatedGateways"] = json!(2);
+        doc["economics"]["minimumStakes"]["servicer"] = json!(1_000_000);
+    });
+    let plan = plan(&more, &state).unwrap();
+    assert_eq!(plan.risk(), Risk::Unsafe);
+    assert!(
+        plan.steps
+            .iter()
+            .any(|s| s.reason.contains("economics.servicers_per_session 3 -> 5")),
+        "{plan}"
+    );
+}
+
+#[test]
+fn an_out_of_range_economic_parameter_is_refused_with_its_spec_path() {
+    let zero = spec_with(|doc| doc["economics"]["jailBlocks"] = json!(0));
+    let error = desired_topology(&zero).unwrap_err().to_string();
+    assert!(error.contains("economics.jailBlocks"), "{error}");
+    assert!(error.contains("at least 1"), "{error}");
+}
+
+#[test]
 fn paused_network_records_the_pause_and_nothing_else() {
     let fresh = plan(
         &spec_with(|doc| doc["paused"] = json!(true)),

@@ -13,7 +13,7 @@ use std::fmt;
 use netwright_crds::effective::{EffectiveSpec, RelaySource};
 use netwright_crds::validate::names::is_dns_label;
 use netwright_ledger::genesis::validate_chain_id;
-use netwright_ledger::Params;
+use netwright_ledger::{EconomicParams, Params};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -162,6 +162,8 @@ pub struct Topology {
     pub chain_id: String,
     /// Ledger parameters fixed at genesis.
     pub params: Params,
+    /// Relay-economy parameters (written into genesis).
+    pub economics: EconomicParams,
     /// Every node: validators first (declaration order), then servicers, then fishermen.
     pub nodes: Vec<NodeIdentity>,
     /// Applications in declaration order.
@@ -252,6 +254,34 @@ pub fn desired_topology(spec: &EffectiveSpec) -> Result<Topology, TopologyError>
         min_validator_stake: e.min_stake_validator,
         max_txs_per_block,
     };
+    let economics = EconomicParams {
+        min_servicer_stake: e.min_stake_servicer,
+        min_application_stake: e.min_stake_application,
+        min_fisherman_stake: e.min_stake_fisherman,
+        unbonding_blocks: e.unbonding_blocks,
+        session_blocks: e.session_blocks,
+        servicers_per_session: e.servicers_per_session,
+        grace_blocks: e.session_grace_blocks,
+        max_delegated_gateways: e.max_delegated_gateways,
+        jail_blocks: e.jail_blocks,
+        relays_per_stake: e.relays_per_stake,
+    };
+    economics.validate().map_err(|v| {
+        let field = match v.field {
+            "min_servicer_stake" => "economics.minimumStakes.servicer",
+            "min_application_stake" => "economics.minimumStakes.application",
+            "min_fisherman_stake" => "economics.minimumStakes.fisherman",
+            "unbonding_blocks" => "economics.unbondingBlocks",
+            "session_blocks" => "economics.sessionBlocks",
+            "servicers_per_session" => "economics.servicersPerSession",
+            "grace_blocks" => "economics.sessionGraceBlocks",
+            "max_delegated_gateways" => "economics.maxDelegatedGateways",
+            "jail_blocks" => "economics.jailBlocks",
+            "relays_per_stake" => "economics.relaysPerStake",
+            other => other,
+        };
+        invalid(field, v.value, v.reason)
+    })?;
     for (field, value) in [
         ("economics.unbondingBlocks", params.unbonding_period_blocks),
         (
@@ -396,6 +426,7 @@ pub fn desired_topology(spec: &EffectiveSpec) -> Result<Topology, TopologyError>
     Ok(Topology {
         chain_id: spec.chain_id.clone(),
         params,
+        economics,
         nodes,
         applications,
         managed_chains,
