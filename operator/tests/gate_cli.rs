@@ -5,13 +5,19 @@
 //! (exit 1, naming the condition and the observed height; the network kept with `--keep`),
 //! then a height gate that passes (exit 0) with a JUnit report that parses and an exported
 //! receipt log whose checkpoint verifies, the network torn down afterwards; `resume` on a
-//! network that is not halted changes nothing.
+//! network that is not halted changes nothing. Then a passed gate (`missing: fail`,
+//! `onViolation: halt`) watched while a later gate runs is violated when two of the four
+//! validators are killed (no quorum reports a height): exit 1 naming it, a `stop` receipt,
+//! `apply` refused until `netwright resume`, after which `apply` restarts the nodes.
 //!
 //! The node binary comes from `NETWRIGHT_NODE_BIN`, beside the test binaries, or is built
 //! with `cargo build --bin netwright-node`.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use netwright_operator::backend::local::process;
 use netwright_receipts::log::split_lines;
@@ -55,6 +61,19 @@ spec:
         - metric: height
           gte: 1000000
       within: 3s
+    - name: watched
+      conditions:
+        - metric: height
+          gte: 2
+      within: 60s
+      missing: fail
+      onViolation: halt
+    - name: keeps-running
+      after: [watched]
+      conditions:
+        - metric: height
+          gte: 1000000
+      within: 15s
 "#
     )
 }
@@ -85,6 +104,11 @@ impl Home {
     }
 
     fn pids(&self) -> Vec<u32> {
+        self.node_pids().into_iter().map(|(_, pid)| pid).collect()
+    }
+
+    /// The recorded pid of every node, by name.
+    fn node_pids(&self) -> Vec<(String, u32)> {
         let path = self.path().join(NETWORK).join("state.json");
         let Ok(text) = std::fs::read_to_string(path) else {
             return Vec::new();
@@ -96,9 +120,11 @@ impl Home {
             .as_object()
             .map(|nodes| {
                 nodes
-                    .values()
-                    .filter_map(|n| n["process"]["pid"].as_u64())
-                    .filter_map(|p| u32::try_from(p).ok())
+                    .iter()
+                    .filter_map(|(name, n)| {
+                        let pid = u32::try_from(n["process"]["pid"].as_u64()?).ok()?;
+                        Some((name.clone(), pid))
+                    })
                     .collect()
             })
             .unwrap_or_default()
@@ -266,4 +292,115 @@ fn gates_pass_and_fail_with_receipts_and_a_junit_report() {
     let out = home.run(&["resume", NETWORK, "--reason", "nothing to clear"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("not halted"));
+}
+
+/// Longest wait for the watched gate to pass before the test fails with a message.
+const PATIENCE: Duration = Duration::from_secs(120);
+
+#[test]
+fn a_violated_halting_gate_stops_reconciliation_until_resume() {
+    let home = Home {
+        dir: tempfile::tempdir().expect("tempdir"),
+        node_bin: node_bin(),
+    };
+    let spec = home.path().join("gates.yaml");
+    std::fs::write(&spec, document()).expect("write document");
+    let spec = spec.to_str().expect("utf-8 path");
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_netwright"))
+        .args(["gate", "run", spec, "--gate", "keeps-running", "--keep"])
+        .args(["--interval-ms", "200", "--home"])
+        .arg(home.path())
+        .env("NETWRIGHT_NODE_BIN", &home.node_bin)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start gate run");
+    let stdout = child.stdout.take().expect("stdout");
+    let (lines, received) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    let mut seen = Vec::new();
+    loop {
+        match received.recv_timeout(PATIENCE) {
+            Ok(line) => {
+                let passed = line.starts_with("watched: pending -> passed");
+                seen.push(line);
+                if passed {
+                    break;
+                }
+            }
+            Err(_) => {
+                let _ = child.kill();
+                panic!("the watched gate did not pass\n{}", seen.join("\n"));
+            }
+        }
+    }
+    // Two of the four validators die: no quorum reports a height any more.
+    for (name, pid) in home.node_pids() {
+        if name == "validator-0" || name == "validator-1" {
+            process::kill_now(pid);
+        }
+    }
+    let out = child.wait_with_output().expect("gate run ends");
+    let _ = reader.join();
+    seen.extend(received.try_iter());
+    let all = format!(
+        "{}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        seen.join("\n"),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("gate watched violated"), "{all}");
+    assert!(stderr.contains("no node reports height"), "{all}");
+
+    // The stop is in force: apply is refused, and names the way out.
+    let out = home.run(&["apply", spec]);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    let refusal = String::from_utf8_lossy(&out.stderr);
+    assert!(refusal.contains("gate watched violated"), "{refusal}");
+    assert!(refusal.contains("netwright resume gates"), "{refusal}");
+
+    // resume clears it; apply then restarts the killed validators.
+    let out = home.run(&[
+        "resume",
+        NETWORK,
+        "--reason",
+        "validators restored by the test",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("clearing the stop receipt"),
+        "{}",
+        text(&out)
+    );
+    let out = home.run(&["apply", spec]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    let bytes = std::fs::read(home.path().join(NETWORK).join("receipts.log")).expect("log");
+    let (lines, _) = split_lines(&bytes);
+    let kinds: Vec<String> = lines
+        .into_iter()
+        .filter_map(|range| open_line(&bytes[range]).ok())
+        .map(|signed| signed.receipt.kind.as_str().to_owned())
+        .collect();
+    let stop = kinds
+        .iter()
+        .position(|k| k == "stop")
+        .expect("a stop receipt");
+    let resume = kinds
+        .iter()
+        .position(|k| k == "resume")
+        .expect("a resume receipt");
+    assert!(stop < resume, "{kinds:?}");
+    assert_eq!(
+        kinds.last().map(String::as_str),
+        Some("reconcile"),
+        "{kinds:?}"
+    );
 }

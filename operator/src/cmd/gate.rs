@@ -299,7 +299,7 @@ fn record(sink: &mut LogSink, transition: &Transition) -> anyhow::Result<()> {
         body.insert("atMs".into(), json!(transition.at_ms));
         body.insert(
             "conditions".into(),
-            serde_json::to_value(&transition.conditions)?,
+            integers_only(serde_json::to_value(&transition.conditions)?),
         );
         sink.append(Kind::Stop, body)?;
         eprintln!(
