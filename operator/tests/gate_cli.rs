@@ -366,6 +366,25 @@ fn a_violated_halting_gate_stops_reconciliation_until_resume() {
     assert!(refusal.contains("gate watched violated"), "{refusal}");
     assert!(refusal.contains("netwright resume gates"), "{refusal}");
 
+    // gate status shows the gates as recorded, and the halt.
+    let out = home.run(&["gate", "status", NETWORK, "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let status: Value = serde_json::from_slice(&out.stdout).expect("gate status JSON");
+    let state = |name: &str| {
+        status["gates"]
+            .as_array()
+            .and_then(|gates| gates.iter().find(|g| g["name"] == name))
+            .map(|g| g["state"].clone())
+    };
+    assert_eq!(state("watched"), Some(Value::from("violated")), "{status}");
+    assert_eq!(
+        state("keeps-running"),
+        Some(Value::from("failed")),
+        "{status}"
+    );
+    let halted = status["halted"].as_str().unwrap_or_default();
+    assert!(halted.contains("gate watched violated"), "{status}");
+
     // resume clears it; apply then restarts the killed validators.
     let out = home.run(&[
         "resume",
@@ -381,6 +400,9 @@ fn a_violated_halting_gate_stops_reconciliation_until_resume() {
     );
     let out = home.run(&["apply", spec]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = home.run(&["gate", "status", NETWORK, "-o", "json"]);
+    let status: Value = serde_json::from_slice(&out.stdout).expect("gate status JSON");
+    assert_eq!(status["halted"], Value::Null, "{status}");
 
     let bytes = std::fs::read(home.path().join(NETWORK).join("receipts.log")).expect("log");
     let (lines, _) = split_lines(&bytes);

@@ -1,6 +1,7 @@
 //! `netwright gate run`: bring a network up if needed, sample its nodes, evaluate its gates
 //! until every selected gate has a verdict, record every transition as a receipt, and report.
 
+use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -11,19 +12,22 @@ use netwright_crds::effective::EffectiveGate;
 use netwright_crds::spec::OnViolation;
 use netwright_operator::backend::local::{daemon, LocalBackend};
 use netwright_operator::gates::sampler::{sample, NodeEndpoint};
-use netwright_operator::gates::{select, Evaluator, GateState, GateStatus, Outcome, Transition};
+use netwright_operator::gates::{
+    select, Evaluator, GateState, GateStatus, Outcome, Reason, Transition,
+};
 use netwright_operator::plan::Role;
 use netwright_operator::reconcile::sink::{key_paths, orchestrator_key, spec_subject};
 use netwright_operator::reconcile::{
     LockError, LogSink, Options, Outcome as ReconcileOutcome, ReceiptSink,
 };
 use netwright_operator::service::{self, RECEIPT_LOG};
-use netwright_receipts::{Kind, LogOptions, LogWriter};
+use netwright_receipts::log::split_lines;
+use netwright_receipts::{open_line, Kind, LogOptions, LogWriter};
 use serde_json::{json, Map, Value};
 use tokio_util::sync::CancellationToken;
 
 use super::apply::{reconcile_network, StepView};
-use super::plan::{load_spec, open_backend, LoadedSpec, NetworkFile};
+use super::plan::{load_spec, open_backend, LoadedSpec, NetworkFile, Output};
 use super::{block_on, exit_interrupted, exit_invalid, exit_ok, exit_usage, interrupt};
 
 /// How long `gate run` waits for the network's lock before tearing it down.
@@ -37,6 +41,23 @@ pub enum Command {
     /// receipt, and tear the network down (unless --keep). Exit 0 every gate passed, 1 a gate
     /// failed or was violated, 2 usage, spec or infrastructure error, 130 interrupted.
     Run(RunArgs),
+    /// The gates of a network as its receipt log records them: each gate's latest transition
+    /// (state, reason, conditions and observed values), and the halt in force if any.
+    Status(StatusArgs),
+}
+
+/// Arguments of `netwright gate status`.
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// The network's name (`metadata.name`).
+    #[arg(value_name = "NETWORK")]
+    pub network: String,
+    /// Working directory holding the networks.
+    #[arg(long, value_name = "DIR", default_value = super::plan::DEFAULT_HOME)]
+    pub home: PathBuf,
+    /// Output format: `text` or `json`.
+    #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
 }
 
 /// Arguments of `netwright gate run`.
@@ -66,7 +87,106 @@ pub struct RunArgs {
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Run(args) => run_gates(args),
+        Command::Status(args) => gate_status(args),
     }
+}
+
+/// One gate's latest recorded transition.
+struct Recorded {
+    seq: u64,
+    time: String,
+    body: Map<String, Value>,
+}
+
+/// Runs `netwright gate status`.
+fn gate_status(args: StatusArgs) -> anyhow::Result<ExitCode> {
+    let dir = args.home.join(&args.network);
+    let log = dir.join(RECEIPT_LOG);
+    if !log.is_file() {
+        eprintln!(
+            "error: network {:?} has no receipt log under {}",
+            args.network,
+            dir.display()
+        );
+        return Ok(exit_usage());
+    }
+    let bytes = std::fs::read(&log).with_context(|| format!("reading {}", log.display()))?;
+    let (lines, _) = split_lines(&bytes);
+    let mut gates: BTreeMap<String, Recorded> = BTreeMap::new();
+    for range in lines {
+        let Ok(signed) = open_line(&bytes[range]) else {
+            continue;
+        };
+        let receipt = signed.receipt;
+        if receipt.kind != Kind::Gate {
+            continue;
+        }
+        let Some(name) = receipt.body.get("gate").and_then(Value::as_str) else {
+            continue;
+        };
+        gates.insert(
+            name.to_owned(),
+            Recorded {
+                seq: receipt.seq,
+                time: receipt.time.to_string(),
+                body: receipt.body,
+            },
+        );
+    }
+    let halt = service::current_halt(&args.home, &dir)?;
+    match args.output {
+        Output::Json => {
+            let gates: Vec<Value> = gates
+                .iter()
+                .map(|(name, r)| {
+                    json!({
+                        "name": name,
+                        "state": r.body.get("to"),
+                        "seq": r.seq,
+                        "time": r.time,
+                        "atMs": r.body.get("atMs"),
+                        "reason": r.body.get("reason"),
+                        "conditions": r.body.get("conditions"),
+                    })
+                })
+                .collect();
+            let out = json!({
+                "network": args.network,
+                "halted": halt.as_ref().map(ToString::to_string),
+                "gates": gates,
+            });
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
+        Output::Text => {
+            if gates.is_empty() {
+                println!("network {}: no gate recorded yet", args.network);
+            }
+            let width = gates.keys().map(String::len).max().unwrap_or(4).max(4);
+            if !gates.is_empty() {
+                println!(
+                    "{:width$}  {:9}  {:>5}  {:20}  REASON",
+                    "GATE", "STATE", "SEQ", "TIME"
+                );
+            }
+            for (name, r) in &gates {
+                let state = r.body.get("to").and_then(Value::as_str).unwrap_or("?");
+                let reason = r
+                    .body
+                    .get("reason")
+                    .cloned()
+                    .and_then(|v| serde_json::from_value::<Reason>(v).ok())
+                    .map_or_else(|| "?".to_owned(), |r| r.to_string());
+                println!(
+                    "{name:width$}  {state:9}  {:>5}  {:20}  {reason}",
+                    r.seq, r.time
+                );
+            }
+            if let Some(halt) = halt {
+                println!("halted: {halt}");
+            }
+        }
+    }
+    Ok(exit_ok())
 }
 
 /// Runs `netwright gate run`.
