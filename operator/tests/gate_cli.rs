@@ -53,6 +53,8 @@ spec:
           gte: 5
         - metric: validators_active
           eq: 4
+        - metric: block_interval_p50_ms
+          lte: 10000
       within: 60s
       holdFor: 1s
       onViolation: halt

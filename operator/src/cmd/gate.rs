@@ -11,7 +11,7 @@ use anyhow::Context;
 use netwright_crds::effective::EffectiveGate;
 use netwright_crds::spec::OnViolation;
 use netwright_operator::backend::local::{daemon, LocalBackend};
-use netwright_operator::gates::sampler::{sample, NodeEndpoint};
+use netwright_operator::gates::sampler::{NodeEndpoint, Sampler};
 use netwright_operator::gates::{
     select, Evaluator, GateState, GateStatus, Outcome, Reason, Transition,
 };
@@ -100,7 +100,9 @@ struct Recorded {
 
 /// Runs `netwright gate status`.
 fn gate_status(args: StatusArgs) -> anyhow::Result<ExitCode> {
-    let dir = args.home.join(&args.network);
+    let dir = open_backend(&args.home, &args.network, None)?
+        .network_dir()
+        .to_owned();
     let log = dir.join(RECEIPT_LOG);
     if !log.is_file() {
         eprintln!(
@@ -324,6 +326,7 @@ fn evaluate(
     let interval = Duration::from_millis(args.interval_ms.max(50));
     let deadline = interval.clamp(Duration::from_millis(500), Duration::from_secs(3));
     let mut table = LiveTable::new();
+    let mut sampler = Sampler::new();
     let started = Instant::now();
     let mut interrupted = false;
     loop {
@@ -333,7 +336,7 @@ fn evaluate(
             tokio::select! {
                 biased;
                 () = cancel.cancelled() => None,
-                s = sample(&endpoints, at_ms, deadline) => Some(s),
+                s = sampler.sample(&endpoints, at_ms, deadline) => Some(s),
             }
         })?;
         let Some(sampled) = sampled else {

@@ -8,9 +8,12 @@
 //! - `GET /blocks/{height}`: `validators_signing_ratio`, the stake of the active validators
 //!   whose precommits are in the commit certificate of the node's latest block over the stake
 //!   of the whole active set;
-//! - `GET /metrics`: `txs_committed` (`netwright_txs_committed_total`).
+//! - `GET /metrics`: `txs_committed` (`netwright_txs_committed_total`);
+//! - `GET /blocks/{height}/txs` of the latest 101 blocks (each read once per run by a
+//!   [`Sampler`]): `block_interval_p50_ms`, the lower median of the intervals between their
+//!   header times.
 //!
-//! `block_interval_p50_ms`, `relays_served`, `relay_success_ratio`, `slashes_applied` and
+//! `relays_served`, `relay_success_ratio`, `slashes_applied` and
 //! `servicers_active` are not reported yet (the nodes do not expose them); a gate's `missing`
 //! policy decides what that means.
 
@@ -42,32 +45,78 @@ pub struct NodeEndpoint {
     pub client: RpcClient,
 }
 
-/// Samples every node in `nodes` at once, each bounded by `deadline`, into a sample taken
-/// `at_ms` into the run. Never fails: what a node does not answer is not reported.
-pub async fn sample(nodes: &[NodeEndpoint], at_ms: u64, deadline: Duration) -> Sample {
-    let reads = nodes.iter().map(|node| async move {
-        let metrics = tokio::time::timeout(deadline, read_node(&node.client))
-            .await
-            .unwrap_or_default();
-        let sample = NodeSample {
-            validator: node.validator,
-            epoch: node.epoch,
-            metrics,
-        };
-        (node.name.clone(), sample)
-    });
-    let mut out = Sample::new(at_ms);
-    for (name, node) in join_all(reads).await {
-        out.nodes.insert(name, node);
-    }
-    out
+/// How many block intervals `block_interval_p50_ms` is the median of.
+pub const BLOCK_INTERVALS: u64 = 100;
+
+/// The header times (milliseconds since the Unix epoch) of a node's latest blocks, by height.
+pub type BlockTimes = BTreeMap<u64, u64>;
+
+/// Samples the nodes of one run. It remembers each node's latest block times, so that a
+/// sample reads only the blocks committed since the previous one.
+#[derive(Debug, Clone, Default)]
+pub struct Sampler {
+    blocks: BTreeMap<String, BlockTimes>,
 }
 
-/// Everything one node reports; a call that fails leaves its metrics out.
-async fn read_node(client: &RpcClient) -> BTreeMap<GateMetric, f64> {
-    let mut metrics = BTreeMap::new();
+impl Sampler {
+    /// A sampler that has read nothing yet.
+    pub fn new() -> Self {
+        Sampler::default()
+    }
+
+    /// Samples every node in `nodes` at once, each bounded by `deadline`, into a sample taken
+    /// `at_ms` into the run. Never fails: what a node does not answer is not reported.
+    pub async fn sample(
+        &mut self,
+        nodes: &[NodeEndpoint],
+        at_ms: u64,
+        deadline: Duration,
+    ) -> Sample {
+        let mut times: Vec<BlockTimes> = nodes
+            .iter()
+            .map(|n| self.blocks.remove(&n.name).unwrap_or_default())
+            .collect();
+        let reads = nodes
+            .iter()
+            .zip(times.iter_mut())
+            .map(|(node, times)| async move {
+                let mut metrics = BTreeMap::new();
+                // On timeout, what was read so far stays in `metrics` and `times`.
+                let _ =
+                    tokio::time::timeout(deadline, read_node(&node.client, &mut metrics, times))
+                        .await;
+                let sample = NodeSample {
+                    validator: node.validator,
+                    epoch: node.epoch,
+                    metrics,
+                };
+                (node.name.clone(), sample)
+            });
+        let mut out = Sample::new(at_ms);
+        for (name, node) in join_all(reads).await {
+            out.nodes.insert(name, node);
+        }
+        for (node, times) in nodes.iter().zip(times) {
+            self.blocks.insert(node.name.clone(), times);
+        }
+        out
+    }
+}
+
+/// Samples every node in `nodes` once (see [`Sampler::sample`]; `block_interval_p50_ms` then
+/// needs every block time to be read in this one call).
+pub async fn sample(nodes: &[NodeEndpoint], at_ms: u64, deadline: Duration) -> Sample {
+    Sampler::new().sample(nodes, at_ms, deadline).await
+}
+
+/// Everything one node reports, into `metrics`; a call that fails leaves its metrics out.
+async fn read_node(
+    client: &RpcClient,
+    metrics: &mut BTreeMap<GateMetric, f64>,
+    times: &mut BlockTimes,
+) {
     let Ok(status) = client.status().await else {
-        return metrics;
+        return;
     };
     metrics.insert(GateMetric::Height, status.height as f64);
     let (validators, block, text) = tokio::join!(
@@ -96,7 +145,37 @@ async fn read_node(client: &RpcClient) -> BTreeMap<GateMetric, f64> {
     {
         metrics.insert(GateMetric::TxsCommitted, txs);
     }
-    metrics
+    let first = status.height.saturating_sub(BLOCK_INTERVALS).max(1);
+    times.retain(|&h, _| h >= first && h <= status.height);
+    let missing: Vec<u64> = (first..=status.height)
+        .filter(|h| !times.contains_key(h))
+        .collect();
+    let read = join_all(
+        missing
+            .into_iter()
+            .map(|h| async move { client.block_txs(h).await.ok().map(|b| (h, b.time_ms)) }),
+    )
+    .await;
+    times.extend(read.into_iter().flatten());
+    if let Some(p50) = interval_p50(times) {
+        metrics.insert(GateMetric::BlockIntervalP50Ms, p50);
+    }
+}
+
+/// The lower median of the intervals between consecutive heights in `times` (a missing
+/// height breaks the pair), in milliseconds; `None` without a pair.
+pub fn interval_p50(times: &BlockTimes) -> Option<f64> {
+    let mut intervals: Vec<u64> = times
+        .iter()
+        .zip(times.iter().skip(1))
+        .filter(|((h, _), (next, _))| **next == **h + 1)
+        .map(|((_, t), (_, next))| next.saturating_sub(*t))
+        .collect();
+    if intervals.is_empty() {
+        return None;
+    }
+    intervals.sort_unstable();
+    Some(intervals[(intervals.len() - 1) / 2] as f64)
 }
 
 /// Most bytes of a `/metrics` answer read.
@@ -208,6 +287,19 @@ mod tests {
         assert_eq!(signing_ratio("0102", &set), None);
         assert_eq!(signing_ratio(&cert(&[1]), &[validator(1, 0)]), None);
         assert_eq!(signing_ratio(&cert(&[1]), &[]), None);
+    }
+
+    #[test]
+    fn the_interval_p50_is_the_lower_median_of_consecutive_heights() {
+        let times: BlockTimes = [(1, 1_000), (2, 1_100), (3, 1_400), (4, 1_500), (6, 9_000)]
+            .into_iter()
+            .collect();
+        // Intervals 100, 300, 100 (5 is missing: 4 -> 6 is no interval): lower median 100.
+        assert_eq!(interval_p50(&times), Some(100.0));
+        let even: BlockTimes = [(1, 0), (2, 100), (3, 400)].into_iter().collect();
+        assert_eq!(interval_p50(&even), Some(100.0), "lower of 100 and 300");
+        assert_eq!(interval_p50(&[(7, 5)].into_iter().collect()), None);
+        assert_eq!(interval_p50(&BlockTimes::new()), None);
     }
 
     #[test]
