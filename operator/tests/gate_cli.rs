@@ -1,14 +1,16 @@
-//! `netwright gate run` and `netwright resume` end to end, with real `netwright-node` processes
-//! (4 validators, fast timeouts) under a temporary `--home`.
+//! `netwright gate run`, `gate status` and `resume` end to end, with real `netwright-node`
+//! processes (4 validators, fast timeouts) under temporary `--home`s.
 //!
-//! One network lives through: a gate whose threshold cannot be reached by its short deadline
-//! (exit 1, naming the condition and the observed height; the network kept with `--keep`),
-//! then a height gate that passes (exit 0) with a JUnit report that parses and an exported
-//! receipt log whose checkpoint verifies, the network torn down afterwards; `resume` on a
-//! network that is not halted changes nothing. Then a passed gate (`missing: fail`,
-//! `onViolation: halt`) watched while a later gate runs is violated when two of the four
-//! validators are killed (no quorum reports a height): exit 1 naming it, a `stop` receipt,
-//! `apply` refused until `netwright resume`, after which `apply` restarts the nodes.
+//! First network: a gate whose threshold cannot be reached by its short deadline (exit 1,
+//! naming the condition and the observed height; the network kept with `--keep`), then a gate
+//! on every metric the nodes expose that passes (exit 0) with a JUnit report that parses and an
+//! exported receipt log whose checkpoint verifies, the network torn down afterwards; `resume`
+//! on a network that is not halted changes nothing.
+//!
+//! Second network: a passed gate (`missing: fail`, `onViolation: halt`) watched while a later
+//! gate runs is violated when two of the four validators are killed (no quorum reports a
+//! height): exit 1 naming it, a `stop` receipt, `gate status` showing it and the halt, `apply`
+//! refused until `netwright resume`, after which `apply` restarts the nodes.
 //!
 //! The node binary comes from `NETWRIGHT_NODE_BIN`, beside the test binaries, or is built
 //! with `cargo build --bin netwright-node`.
@@ -55,6 +57,11 @@ spec:
           eq: 4
         - metric: block_interval_p50_ms
           lte: 10000
+        # A commit certificate holds precommits of more than 2/3 of the stake.
+        - metric: validators_signing_ratio
+          gte: 0.7
+        - metric: txs_committed
+          gte: 0
       within: 60s
       holdFor: 1s
       onViolation: halt
