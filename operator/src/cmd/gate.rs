@@ -317,12 +317,6 @@ fn evaluate(
     cancel: &CancellationToken,
 ) -> anyhow::Result<(Evaluator, bool)> {
     let dir = backend.network_dir();
-    let lock = daemon::wait_for_lock(dir, LOCK_WAIT)
-        .map_err(|e| anyhow::anyhow!("{e}"))
-        .context("taking the network's lock to record gate receipts")?;
-    let signer = orchestrator_key(home)?;
-    let subject = spec_subject(&loaded.path, &loaded.bytes);
-    let mut sink = LogSink::open(&dir.join(RECEIPT_LOG), &loaded.name, signer, subject)?;
     let interval = Duration::from_millis(args.interval_ms.max(50));
     let deadline = interval.clamp(Duration::from_millis(500), Duration::from_secs(3));
     let mut table = LiveTable::new();
@@ -346,8 +340,8 @@ fn evaluate(
         let transitions = evaluator.observe(&sampled)?;
         for transition in &transitions {
             table.line(&transition.to_string());
-            record(&mut sink, transition)?;
         }
+        record_all(home, dir, loaded, &transitions)?;
         table.draw(&evaluator.status(), at_ms);
         if evaluator.decided() {
             break;
@@ -370,8 +364,6 @@ fn evaluate(
         }
     }
     table.clear();
-    drop(sink);
-    drop(lock);
     Ok((evaluator, interrupted))
 }
 
@@ -393,6 +385,31 @@ fn endpoints(backend: &LocalBackend) -> anyhow::Result<Vec<NodeEndpoint>> {
         });
     }
     Ok(out)
+}
+
+/// Appends `transitions` to the network's receipt log under its lock, taken only for the
+/// append (a detached supervisor keeps supervising the nodes between samples).
+fn record_all(
+    home: &Path,
+    dir: &Path,
+    loaded: &LoadedSpec,
+    transitions: &[Transition],
+) -> anyhow::Result<()> {
+    if transitions.is_empty() {
+        return Ok(());
+    }
+    let lock = daemon::wait_for_lock(dir, LOCK_WAIT)
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("taking the network's lock to record gate receipts")?;
+    let signer = orchestrator_key(home)?;
+    let subject = spec_subject(&loaded.path, &loaded.bytes);
+    let mut sink = LogSink::open(&dir.join(RECEIPT_LOG), &loaded.name, signer, subject)?;
+    for transition in transitions {
+        record(&mut sink, transition)?;
+    }
+    drop(sink);
+    drop(lock);
+    Ok(())
 }
 
 /// Appends `transition` as a `gate` receipt, and a `stop` receipt when it is a violation of a
