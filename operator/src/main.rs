@@ -42,6 +42,14 @@ enum Command {
     /// Stop a network: its supervisor, then every process. --purge also deletes its
     /// directory, keys included.
     Down(cmd::down::Args),
+    /// Evaluate a network's milestone gates (`gate run FILE`). Exit 0 every gate passed, 1 a
+    /// gate failed or was violated, 2 usage, spec or infrastructure error, 130 interrupted.
+    #[command(subcommand)]
+    Gate(cmd::gate::Command),
+    /// Clear a halt left by a `stop` receipt (a gate violated with onViolation: halt) with a
+    /// `resume` receipt giving the reason. Exit 0 resumed or not halted, 4 the log fails
+    /// verification, 5 another reconciliation runs.
+    Resume(cmd::resume::Args),
     /// Install the external tools local networks use.
     #[command(subcommand)]
     Tools(cmd::tools::Command),
@@ -63,6 +71,8 @@ fn main() -> ExitCode {
         Command::Status(args) => cmd::status::run(args),
         Command::Logs(args) => cmd::logs::run(args),
         Command::Down(args) => cmd::down::run(args),
+        Command::Gate(command) => cmd::gate::run(command),
+        Command::Resume(args) => cmd::resume::run(args),
         Command::Tools(command) => cmd::tools::run(command),
         Command::Supervise(args) => cmd::up::supervise(args),
     };

@@ -15,7 +15,9 @@
 //! - [`evaluator`]: the run: eligibility through `after`, `delta` baselines, the `holdFor`
 //!   soak, the `within` deadline, `expect: fail`, `missing`, and the watch after passing.
 //!
-//! No clock, no I/O, no randomness: time is the samples' `at_ms`, and a deadline is noticed
+//! [`sampler`] is the one part with I/O: it reads the nodes' RPC into samples.
+//!
+//! The evaluation has no clock, no I/O, no randomness: time is the samples' `at_ms`, and a deadline is noticed
 //! at the first sample after it. `docs/gates.md` is the reference.
 //!
 //! # Example
@@ -65,6 +67,7 @@ pub mod condition;
 pub mod evaluator;
 mod gate;
 pub mod sample;
+pub mod sampler;
 pub mod state;
 
 #[cfg(test)]

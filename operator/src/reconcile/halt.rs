@@ -60,8 +60,10 @@ impl Halt {
                 public_key_of(key).display()
             ),
             Halt::Stopped { .. } => format!(
-                "resolve the cause of the stop, then clear it with `netwright receipts append \
-                 {log} --key {} --network {network} --kind {RESUME_KIND} --spec FILE`",
+                "resolve the cause of the stop, then clear it with `netwright resume {network} \
+                 --home {} --reason \"...\"` (or `netwright receipts append {log} --key {} \
+                 --network {network} --kind {RESUME_KIND} --spec FILE`)",
+                key.parent().unwrap_or(Path::new(".")).display(),
                 key.display()
             ),
         }
