@@ -320,6 +320,16 @@ fn a_lone_validator_commits_serves_rpc_and_resumes_after_restart() {
     assert!(status.contains("\"consensus\":true"), "{status}");
     let block = http_get(&rpc, "/blocks/1");
     assert!(block.starts_with("HTTP/1.1 200"), "{block}");
+    // The lone validator's precommit is the whole certificate.
+    let body: serde_json::Value =
+        serde_json::from_str(block.split_once("\r\n\r\n").unwrap().1).expect("block JSON");
+    let signers = body["signers"].as_array().expect("signers listed");
+    assert_eq!(signers.len(), 1, "{body}");
+    let validators = http_get(&rpc, "/validators");
+    assert!(
+        validators.contains(signers[0].as_str().unwrap_or("none")),
+        "the signer is the node's validator key: {body}\n{validators}"
+    );
     let metrics = http_get(&rpc, "/metrics");
     assert!(metrics.contains("netwright_consensus_wired 1"), "{metrics}");
     stop(process, Some(&logs));

@@ -66,6 +66,10 @@ pub struct BlockView {
     pub block: String,
     /// The encoded commit certificate, hex.
     pub cert: String,
+    /// The validators whose precommits the commit certificate holds (public keys, hex), as
+    /// the node decoded them: a quorum at least, not necessarily every validator that signed.
+    #[serde(default)]
+    pub signers: Vec<String>,
 }
 
 /// One piece of misbehaviour evidence inside a block.

@@ -148,6 +148,7 @@ impl NodeView for RuntimeView {
             txs: decoded.txs.len() as u64,
             evidence: decoded.evidence.iter().map(evidence_view).collect(),
             block: hex::encode(block),
+            signers: certificate_signers(&cert),
             cert: hex::encode(cert),
         })
     }
@@ -325,6 +326,20 @@ fn evidence_view(e: &netwright_consensus::Evidence) -> EvidenceView {
 /// An answer as JSON; the RPC serves the contract's types through [`NodeView`]'s JSON values.
 fn to_json<T: serde::Serialize>(answer: &T) -> Result<Value, ViewError> {
     serde_json::to_value(answer).map_err(|e| ViewError::Internal(e.to_string()))
+}
+
+/// The public keys (hex) of the precommits in the encoded commit certificate `cert`; empty
+/// when it does not decode (the node stored it, so it does).
+fn certificate_signers(cert: &[u8]) -> Vec<String> {
+    use borsh::BorshDeserialize;
+    netwright_consensus::certificate::CommitCertificate::try_from_slice(cert)
+        .map(|c| {
+            c.signatures
+                .iter()
+                .map(|s| hex::encode(s.validator.0))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
