@@ -160,6 +160,16 @@ impl fmt::Display for ConditionReport {
     }
 }
 
+/// The conditions that do not hold, each as its report line (`metric observed (needs ...):
+/// outcome`): what a verdict message and a `stop` receipt name.
+pub fn broken_conditions(conditions: &[ConditionReport]) -> Vec<String> {
+    conditions
+        .iter()
+        .filter(|c| c.outcome != Outcome::Holds)
+        .map(ToString::to_string)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

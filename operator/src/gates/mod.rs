@@ -74,7 +74,7 @@ pub mod state;
 mod tests;
 
 pub use aggregate::{Aggregator, Figure, Source};
-pub use condition::{ConditionReport, Outcome, Threshold};
+pub use condition::{broken_conditions, ConditionReport, Outcome, Threshold};
 pub use evaluator::{select, Evaluator, GateSetError, ObserveError};
 pub use sample::{NodeSample, Sample};
 pub use state::{GateState, GateStatus, Reason, Transition};

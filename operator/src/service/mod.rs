@@ -14,6 +14,7 @@
 //! the home directory above it.
 
 pub mod document;
+pub mod gates;
 
 #[cfg(test)]
 mod tests;
@@ -34,6 +35,7 @@ use crate::reconcile::{
 };
 
 pub use document::{load_document, DocumentError, LoadedSpec};
+pub use gates::record_gate_transitions;
 
 /// File name, in a network's state directory, of the copy of the document last applied.
 pub const APPLIED_SPEC: &str = "network.yaml";

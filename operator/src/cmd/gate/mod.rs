@@ -2,11 +2,11 @@
 //! gates until every selected gate has a verdict, records every transition as a receipt, and
 //! reports; `gate status` reads what was recorded.
 //!
-//! - [`record`]: transitions as `gate` (and `stop`) receipts;
+//! - transitions become `gate` (and `stop`) receipts through
+//!   [`netwright_operator::service::record_gate_transitions`], the rule every front end shares;
 //! - [`report`]: the live and final tables, the verdict lines and the JUnit report;
 //! - [`status`]: `netwright gate status`, from the receipt log.
 
-mod record;
 mod report;
 mod status;
 
@@ -29,7 +29,6 @@ use tokio_util::sync::CancellationToken;
 use super::apply::{reconcile_network, StepView};
 use super::plan::{load_spec, open_backend, LoadedSpec, NetworkFile, Output};
 use super::{block_on, exit_interrupted, exit_invalid, exit_ok, exit_usage, interrupt};
-use record::record_all;
 use report::{junit_xml, print_final, verdict_message, LiveTable};
 use status::gate_status;
 
@@ -244,7 +243,19 @@ fn evaluate(
         for transition in &transitions {
             table.line(&transition.to_string());
         }
-        record_all(home, dir, loaded, &transitions)?;
+        let halted = block_on(service::record_gate_transitions(
+            home,
+            dir,
+            loaded,
+            &transitions,
+            LOCK_WAIT,
+        ))??;
+        for gate in halted {
+            eprintln!(
+                "gate {gate} violated with onViolation: halt: reconciliation is halted until \
+                 `netwright resume`"
+            );
+        }
         table.draw(&evaluator.status(), at_ms);
         if evaluator.decided() {
             break;

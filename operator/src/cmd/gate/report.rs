@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 
 use netwright_operator::gates::{GateState, GateStatus};
 
-use super::record::broken_conditions;
+use netwright_operator::gates::broken_conditions;
 
 /// Why a gate did not pass: its reason and the conditions that did not hold.
 pub fn verdict_message(gate: &GateStatus) -> String {
