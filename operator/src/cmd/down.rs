@@ -2,16 +2,12 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
-use netwright_operator::backend::local::{daemon, list_networks};
-use netwright_operator::reconcile::LockError;
+use netwright_operator::backend::local::{daemon, list_networks, LocalBackend, Stopped};
+use netwright_operator::reconcile::{LockError, ReconcileLock};
 
 use super::plan::open_backend;
-use super::{exit_busy, exit_ok, exit_usage};
-
-/// How long `down` waits for a running reconciliation to release the network's lock.
-const LOCK_WAIT: Duration = Duration::from_secs(10);
+use super::{block_on, exit_busy, exit_ok, exit_usage, LOCK_WAIT};
 
 /// Arguments of `netwright down`.
 #[derive(Debug, clap::Args)]
@@ -46,18 +42,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
         return Ok(exit_usage());
     }
-    let lock = match daemon::wait_for_lock(&dir, LOCK_WAIT) {
-        Ok(lock) => lock,
-        Err(error @ LockError::Busy { .. }) => {
+    let (supervisor, stopped) = match stop_network(&mut backend)? {
+        Ok(stopped) => stopped,
+        Err(error) => {
             eprintln!("refused: {error}; nothing was stopped");
             return Ok(exit_busy());
         }
-        Err(error) => return Err(error.into()),
     };
-    if let Some(pid) = daemon::stop(&dir)? {
+    if let Some(pid) = supervisor {
         println!("stopped supervisor (pid {pid})");
     }
-    let stopped = super::block_on(backend.down(false))??;
     for (name, pid) in &stopped.processes {
         println!("stopped {name} (pid {pid})");
     }
@@ -69,11 +63,28 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             backend.layout().state().display()
         );
     }
-    drop(lock);
     if args.purge {
-        super::block_on(backend.down(true))??;
+        block_on(backend.down(true))??;
         println!("deleted {} (keys included)", dir.display());
     }
     println!("network {} is down", args.network);
     Ok(exit_ok())
+}
+
+/// Stops the network's detached supervisor, then every node and relay chain (keeping state,
+/// chain data and keys), under the network's lock, waiting for it up to [`LOCK_WAIT`].
+/// Returns the supervisor's pid (if one ran) and what was stopped, or the busy lock when
+/// another reconciliation held it (then nothing was stopped).
+pub fn stop_network(
+    backend: &mut LocalBackend,
+) -> anyhow::Result<Result<(Option<u32>, Stopped), LockError>> {
+    let dir = backend.network_dir().to_owned();
+    let _lock = match block_on(ReconcileLock::acquire_within(&dir, LOCK_WAIT))? {
+        Ok(lock) => lock,
+        Err(error @ LockError::Busy { .. }) => return Ok(Err(error)),
+        Err(error) => return Err(error.into()),
+    };
+    let supervisor = daemon::stop(&dir)?;
+    let stopped = block_on(backend.down(false))??;
+    Ok(Ok((supervisor, stopped)))
 }

@@ -27,6 +27,30 @@ pub mod tools;
 pub mod up;
 pub mod validate;
 
+/// Longest wait for the network's lock before a command that needs it (`down`, `resume`,
+/// recording gate receipts, tearing a gate run down) gives up on a busy network.
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The network directory and receipt log of network `network` under `home`; when the network
+/// has no receipt log, prints why and returns the usage exit code.
+pub fn receipt_log_of(
+    home: &std::path::Path,
+    network: &str,
+) -> anyhow::Result<Result<(std::path::PathBuf, std::path::PathBuf), ExitCode>> {
+    let dir = plan::open_backend(home, network, None)?
+        .network_dir()
+        .to_owned();
+    let log = dir.join(netwright_operator::service::RECEIPT_LOG);
+    if !log.is_file() {
+        eprintln!(
+            "error: network {network:?} has no receipt log under {}",
+            dir.display()
+        );
+        return Ok(Err(exit_usage()));
+    }
+    Ok(Ok((dir, log)))
+}
+
 /// Runs `future` to completion on the CLI's runtime (one current-thread tokio runtime per
 /// process, so connections to the nodes are kept between calls).
 pub fn block_on<F: Future>(future: F) -> anyhow::Result<F::Output> {

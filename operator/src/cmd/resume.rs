@@ -3,20 +3,15 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
-use netwright_operator::backend::local::daemon;
 use netwright_operator::reconcile::halt::RESUME_KIND;
 use netwright_operator::reconcile::sink::{orchestrator_key, spec_subject};
-use netwright_operator::reconcile::{Halt, LockError, LogSink, ReceiptSink};
-use netwright_operator::service::{self, APPLIED_SPEC, RECEIPT_LOG};
+use netwright_operator::reconcile::{Halt, LockError, LogSink, ReceiptSink, ReconcileLock};
+use netwright_operator::service::{self, APPLIED_SPEC};
 use netwright_receipts::{Kind, Subject};
 use serde_json::{json, Map};
 
-use super::{exit_busy, exit_halted, exit_ok, exit_usage};
-
-/// How long `resume` waits for a running reconciliation to release the network's lock.
-const LOCK_WAIT: Duration = Duration::from_secs(10);
+use super::{block_on, exit_busy, exit_halted, exit_ok, exit_usage, LOCK_WAIT};
 
 /// Arguments of `netwright resume`.
 #[derive(Debug, clap::Args)]
@@ -38,18 +33,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("error: --reason: say why reconciliation may go on");
         return Ok(exit_usage());
     }
-    let backend = super::plan::open_backend(&args.home, &args.network, None)?;
-    let dir = backend.network_dir().to_owned();
-    let log = dir.join(RECEIPT_LOG);
-    if !log.is_file() {
-        eprintln!(
-            "error: network {:?} has no receipt log under {}",
-            args.network,
-            dir.display()
-        );
-        return Ok(exit_usage());
-    }
-    let lock = match daemon::wait_for_lock(&dir, LOCK_WAIT) {
+    let (dir, log) = match super::receipt_log_of(&args.home, &args.network)? {
+        Ok(found) => found,
+        Err(code) => return Ok(code),
+    };
+    let lock = match block_on(ReconcileLock::acquire_within(&dir, LOCK_WAIT))? {
         Ok(lock) => lock,
         Err(error @ LockError::Busy { .. }) => {
             eprintln!("refused: {error}; nothing was changed");

@@ -73,6 +73,20 @@ impl ReconcileLock {
         }
     }
 
+    /// Takes the lock like [`ReconcileLock::acquire`], retrying every 200 ms while another
+    /// process holds it, for at most `wait`; then [`LockError::Busy`].
+    pub async fn acquire_within(dir: &Path, wait: std::time::Duration) -> Result<Self, LockError> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match Self::acquire(dir) {
+                Err(LockError::Busy { .. }) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// The lock file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -94,5 +108,17 @@ mod drop_tests {
         let again = ReconcileLock::acquire(dir.path());
         assert!(again.is_ok(), "{:?}", again.err());
         drop(duplicate);
+    }
+
+    #[test]
+    fn a_held_lock_is_waited_for_until_the_limit_then_busy() {
+        let dir = tempfile::tempdir().unwrap();
+        let held = ReconcileLock::acquire(dir.path()).unwrap();
+        let wait = std::time::Duration::from_secs(3);
+        let busy = crate::testkit::block_on(ReconcileLock::acquire_within(dir.path(), wait));
+        assert!(matches!(busy, Err(LockError::Busy { .. })), "{busy:?}");
+        drop(held);
+        let free = crate::testkit::block_on(ReconcileLock::acquire_within(dir.path(), wait));
+        assert!(free.is_ok(), "{:?}", free.err());
     }
 }

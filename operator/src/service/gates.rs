@@ -32,17 +32,12 @@ pub async fn record_gate_transitions(
     if transitions.is_empty() {
         return Ok(Vec::new());
     }
-    let deadline = tokio::time::Instant::now() + lock_wait;
-    let _lock = loop {
-        match ReconcileLock::acquire(state_dir) {
-            Err(LockError::Busy { .. }) if tokio::time::Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            Err(error @ LockError::Busy { .. }) => return Err(ServiceError::Busy(error)),
-            Err(error) => return Err(ServiceError::Lock(error)),
-            Ok(lock) => break lock,
-        }
-    };
+    let _lock = ReconcileLock::acquire_within(state_dir, lock_wait)
+        .await
+        .map_err(|error| match error {
+            error @ LockError::Busy { .. } => ServiceError::Busy(error),
+            error => ServiceError::Lock(error),
+        })?;
     let signer = orchestrator_key(home)?;
     let subject = spec_subject(&loaded.path, &loaded.bytes);
     let mut sink = LogSink::open(&state_dir.join(RECEIPT_LOG), &loaded.name, signer, subject)?;

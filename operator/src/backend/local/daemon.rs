@@ -17,7 +17,7 @@ use netwright_receipts::Timestamp;
 use super::process::{self, Ours, ProcessId};
 use super::{LocalBackend, SupervisorEvent};
 use crate::backend::BackendError;
-use crate::reconcile::{LockError, ReconcileLock};
+use crate::reconcile::ReconcileLock;
 
 /// File name, in a network's directory, of the detached supervisor's pid and start time
 /// (`{"pid": N, "start_time": T}`).
@@ -142,19 +142,6 @@ pub fn run(
     say(out, format!("supervisor {} stopped", own.pid));
     drop(lock);
     Ok(Supervised::Stopped)
-}
-
-/// Takes the network's reconciliation lock, retrying until `wait` has passed.
-pub fn wait_for_lock(dir: &Path, wait: Duration) -> Result<ReconcileLock, LockError> {
-    let start = Instant::now();
-    loop {
-        match ReconcileLock::acquire(dir) {
-            Err(LockError::Busy { .. }) if start.elapsed() < wait => {
-                std::thread::sleep(Duration::from_millis(200));
-            }
-            other => return other,
-        }
-    }
 }
 
 /// Stops the detached supervisor of the network in `dir`, if one runs; returns its pid.

@@ -16,24 +16,21 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use netwright_crds::effective::EffectiveGate;
-use netwright_operator::backend::local::{daemon, LocalBackend};
+use netwright_operator::backend::local::LocalBackend;
 use netwright_operator::gates::sampler::{NodeEndpoint, Sampler};
 use netwright_operator::gates::{select, Evaluator, GateState};
 use netwright_operator::plan::Role;
 use netwright_operator::reconcile::sink::{key_paths, orchestrator_key};
-use netwright_operator::reconcile::{LockError, Options, Outcome as ReconcileOutcome};
+use netwright_operator::reconcile::{Options, Outcome as ReconcileOutcome};
 use netwright_operator::service::{self, RECEIPT_LOG};
 use netwright_receipts::{LogOptions, LogWriter};
 use tokio_util::sync::CancellationToken;
 
 use super::apply::{reconcile_network, StepView};
 use super::plan::{load_spec, open_backend, LoadedSpec, NetworkFile, Output};
-use super::{block_on, exit_interrupted, exit_invalid, exit_ok, exit_usage, interrupt};
+use super::{block_on, exit_interrupted, exit_invalid, exit_ok, exit_usage, interrupt, LOCK_WAIT};
 use report::{junit_xml, print_final, verdict_message, LiveTable};
 use status::gate_status;
-
-/// How long `gate run` waits for the network's lock before tearing it down.
-const LOCK_WAIT: Duration = Duration::from_secs(10);
 
 /// Subcommands of `netwright gate`.
 #[derive(Debug, clap::Subcommand)]
@@ -121,7 +118,7 @@ fn run_gates(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     let outcome = evaluate(&args, &loaded, &home, &backend, evaluator, &cancel);
     if !args.keep {
-        tear_down(&mut backend)?;
+        tear_down(&mut backend, &loaded.name)?;
     }
     let (evaluator, interrupted) = outcome?;
     let status = evaluator.status();
@@ -302,27 +299,12 @@ fn endpoints(backend: &LocalBackend) -> anyhow::Result<Vec<NodeEndpoint>> {
 }
 
 /// Stops the network as `netwright down` does, keeping its state.
-fn tear_down(backend: &mut LocalBackend) -> anyhow::Result<()> {
-    let dir = backend.network_dir().to_owned();
-    let lock = match daemon::wait_for_lock(&dir, LOCK_WAIT) {
-        Ok(lock) => lock,
-        Err(error @ LockError::Busy { .. }) => {
-            eprintln!("warning: {error}; the network was left running");
-            return Ok(());
-        }
-        Err(error) => return Err(error.into()),
-    };
-    daemon::stop(&dir)?;
-    block_on(backend.down(false))??;
-    drop(lock);
-    println!("network {} is down", backend_name(&dir));
+fn tear_down(backend: &mut LocalBackend, network: &str) -> anyhow::Result<()> {
+    match super::down::stop_network(backend)? {
+        Ok(_) => println!("network {network} is down"),
+        Err(error) => eprintln!("warning: {error}; the network was left running"),
+    }
     Ok(())
-}
-
-fn backend_name(dir: &Path) -> String {
-    dir.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
 }
 
 /// Copies the receipt log to `target`, signs a checkpoint over it into

@@ -6,13 +6,13 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use netwright_operator::gates::Reason;
-use netwright_operator::service::{self, RECEIPT_LOG};
+use netwright_operator::service;
 use netwright_receipts::log::split_lines;
 use netwright_receipts::{open_line, Kind};
 use serde_json::{json, Map, Value};
 
-use super::super::plan::{open_backend, Output};
-use super::super::{exit_ok, exit_usage};
+use super::super::exit_ok;
+use super::super::plan::Output;
 use super::StatusArgs;
 
 /// One gate's latest recorded transition.
@@ -24,18 +24,10 @@ struct Recorded {
 
 /// Runs `netwright gate status`.
 pub fn gate_status(args: StatusArgs) -> anyhow::Result<ExitCode> {
-    let dir = open_backend(&args.home, &args.network, None)?
-        .network_dir()
-        .to_owned();
-    let log = dir.join(RECEIPT_LOG);
-    if !log.is_file() {
-        eprintln!(
-            "error: network {:?} has no receipt log under {}",
-            args.network,
-            dir.display()
-        );
-        return Ok(exit_usage());
-    }
+    let (dir, log) = match super::super::receipt_log_of(&args.home, &args.network)? {
+        Ok(found) => found,
+        Err(code) => return Ok(code),
+    };
     let bytes = std::fs::read(&log).with_context(|| format!("reading {}", log.display()))?;
     let (lines, _) = split_lines(&bytes);
     let mut gates: BTreeMap<String, Recorded> = BTreeMap::new();
