@@ -240,6 +240,19 @@ impl RpcClient {
         format!("{}{path}", self.base)
     }
 
+    /// `GET path` as UTF-8 text (for example the node's Prometheus `/metrics`), within the
+    /// client's deadline and body limit.
+    pub async fn get_text(&self, path: &str) -> Result<String, ClientError> {
+        let (url, status, bytes) = self
+            .fetch(Method::GET, path, Bytes::new(), self.timeout)
+            .await?;
+        String::from_utf8(bytes.to_vec()).map_err(|e| ClientError::Decode {
+            url,
+            status,
+            reason: format!("the answer is not UTF-8: {e}"),
+        })
+    }
+
     async fn call<T: DeserializeOwned>(
         &self,
         method: Method,
@@ -247,6 +260,23 @@ impl RpcClient {
         body: Bytes,
         timeout: Duration,
     ) -> Result<T, ClientError> {
+        let (url, status, bytes) = self.fetch(method, path, body, timeout).await?;
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode {
+            url,
+            status,
+            reason: e.to_string(),
+        })
+    }
+
+    /// One exchange within `timeout`: the URL, the status and the body of a 2xx answer; any
+    /// other status is [`ClientError::Status`].
+    async fn fetch(
+        &self,
+        method: Method,
+        path: &str,
+        body: Bytes,
+        timeout: Duration,
+    ) -> Result<(String, u16, Bytes), ClientError> {
         let url = self.url(path);
         let exchange = self.exchange(&url, method, body);
         let (status, bytes) = match tokio::time::timeout(timeout, exchange).await {
@@ -260,11 +290,7 @@ impl RpcClient {
                 reason: refusal_reason(&bytes),
             });
         }
-        serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode {
-            url,
-            status,
-            reason: e.to_string(),
-        })
+        Ok((url, status, bytes))
     }
 
     /// Sends one request and reads the status and the whole body, within the body limit.

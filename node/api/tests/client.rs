@@ -291,3 +291,44 @@ async fn submit_and_wait_posts_the_transaction_as_hex() {
         "{request}"
     );
 }
+
+#[tokio::test]
+async fn text_is_read_as_utf8_within_the_same_limits() {
+    let body = b"netwright_txs_committed_total 7\n";
+    let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
+    let (addr, request) = serve(Script::Answer(answer(&head, body))).await;
+    let text = client(addr).get_text("/metrics").await.unwrap();
+    assert_eq!(text.as_bytes(), body);
+    let request = request.await.unwrap();
+    assert!(
+        request.starts_with("GET /metrics HTTP/1.1\r\n"),
+        "{request}"
+    );
+
+    let (addr, _) = serve(Script::Answer(answer(
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n",
+        &[0xff, 0xfe],
+    )))
+    .await;
+    let err = client(addr).get_text("/metrics").await.unwrap_err();
+    assert!(
+        matches!(&err, ClientError::Decode { status: 200, reason, .. } if reason.contains("UTF-8")),
+        "{err:?}"
+    );
+
+    let (addr, _) = serve(Script::Endless {
+        head: b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec(),
+        piece: b"400\r\n"
+            .iter()
+            .chain(&[b'#'; 0x400])
+            .chain(b"\r\n")
+            .copied()
+            .collect(),
+    })
+    .await;
+    let err = client(addr).get_text("/metrics").await.unwrap_err();
+    assert!(
+        matches!(err, ClientError::TooLarge { limit: LIMIT, .. }),
+        "{err:?}"
+    );
+}

@@ -176,28 +176,18 @@ pub fn interval_p50(times: &BlockTimes) -> Option<f64> {
     Some(intervals[(intervals.len() - 1) / 2] as f64)
 }
 
-/// Most bytes of a `/metrics` answer read.
-const MAX_METRICS_BYTES: u64 = 1 << 20;
+/// Most bytes of a `/metrics` answer read; a larger answer reports no metrics.
+const MAX_METRICS_BYTES: usize = 1 << 20;
 
-/// `GET /metrics` as text. The RPC client decodes JSON only, so this is one plain HTTP/1.0
-/// request on its own connection (the answer ends when the node closes it); `None` unless
-/// the node answers 200.
+/// `GET /metrics` as text, within the client's deadline and [`MAX_METRICS_BYTES`]; `None`
+/// unless the node answers 2xx with UTF-8 text.
 async fn metrics_text(client: &RpcClient) -> Option<String> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let authority = client.base_url().strip_prefix("http://")?;
-    let mut stream = tokio::net::TcpStream::connect(authority).await.ok()?;
-    let request = format!("GET /metrics HTTP/1.0\r\nHost: {authority}\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.ok()?;
-    let mut answer = Vec::new();
-    stream
-        .take(MAX_METRICS_BYTES)
-        .read_to_end(&mut answer)
+    client
+        .clone()
+        .with_max_body_bytes(MAX_METRICS_BYTES)
+        .get_text("/metrics")
         .await
-        .ok()?;
-    let text = String::from_utf8(answer).ok()?;
-    let (head, body) = text.split_once("\r\n\r\n")?;
-    let status = head.lines().next()?.split_whitespace().nth(1)?;
-    (status == "200").then(|| body.to_owned())
+        .ok()
 }
 
 /// The value of the unlabelled series `name` in a Prometheus / OpenMetrics text exposition.
