@@ -390,14 +390,28 @@ mod tests {
             std::thread::sleep(Duration::from_millis(20));
         }
         assert!(child.is_alive());
-        let open: Vec<(String, PathBuf)> = std::fs::read_dir(format!("/proc/{}/fd", id.pid))
-            .unwrap()
-            .filter_map(Result::ok)
-            .filter_map(|e| {
-                let target = std::fs::read_link(e.path()).ok()?;
-                Some((e.file_name().to_string_lossy().into_owned(), target))
-            })
-            .collect();
+        let descriptors = || -> Vec<(String, PathBuf)> {
+            std::fs::read_dir(format!("/proc/{}/fd", id.pid))
+                .unwrap()
+                .filter_map(Result::ok)
+                .filter_map(|e| {
+                    let target = std::fs::read_link(e.path()).ok()?;
+                    Some((e.file_name().to_string_lossy().into_owned(), target))
+                })
+                .collect()
+        };
+        // While the child's program starts, its dynamic loader briefly holds the libraries it
+        // maps (as fd 3): look again until it has settled. The held file is never allowed.
+        let mut open = descriptors();
+        while open.len() > 3 && Instant::now() < deadline {
+            assert!(
+                open.iter().all(|(_, target)| target != &held),
+                "the child holds {}: {open:?}",
+                held.display()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+            open = descriptors();
+        }
         stop_all(std::slice::from_ref(&child), Duration::from_secs(5));
         assert!(
             open.iter().all(|(_, target)| target != &held),
